@@ -10,8 +10,9 @@ export * as bytes from "./core/bytes.ts";
 export * as crypto from "./core/crypto/mod.ts";
 export * as tx from "./core/bitcoin/tx.ts";
 export * as script from "./core/bitcoin/script.ts";
+export * as network from "./core/bitcoin/network.ts";
 
 if (import.meta.main) {
-  console.error("usage: mod.ts <command> (commands arrive with the keys module)");
-  Deno.exit(2);
+  const { main } = await import("./core/cli/mod.ts");
+  Deno.exit(await main(Deno.args));
 }
