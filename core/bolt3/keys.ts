@@ -75,13 +75,16 @@ export function deriveRevocationPublicKey(
   revocationBasepoint: Uint8Array,
   perCommitmentPoint: Uint8Array,
 ): Uint8Array {
+  // Both tweaks are hashes of public points, so the faster public-scalar multiplication is safe.
   const a = pointMultiply(
     revocationBasepoint,
     revocationBasepointTweak(revocationBasepoint, perCommitmentPoint),
+    { publicScalar: true },
   );
   const b = pointMultiply(
     perCommitmentPoint,
     basepointTweak(perCommitmentPoint, revocationBasepoint),
+    { publicScalar: true },
   );
   return pointAdd(a, b);
 }

@@ -43,9 +43,13 @@ export interface CryptoBackend {
   ecdsaRecover(signature: Uint8Array, recovery: number, digest: Uint8Array): Uint8Array;
   /** `a + b` of two compressed points. Throws if the sum is the point at infinity. */
   pointAdd(a: Uint8Array, b: Uint8Array): Uint8Array;
-  /** `scalar * point`; `scalar` is 32 bytes in [1, n). */
-  pointMultiply(point: Uint8Array, scalar: Uint8Array): Uint8Array;
-  /** `(a + b) mod n`; throws if the result is zero. */
+  /**
+   * `scalar * point`; `scalar` is 32 bytes in [1, n). When `publicScalar` is true the scalar is
+   * public data (a BOLT-3 tweak hashed from public points) and a faster, non-constant-time
+   * multiplication may be used; otherwise the multiplication must not leak the scalar.
+   */
+  pointMultiply(point: Uint8Array, scalar: Uint8Array, publicScalar?: boolean): Uint8Array;
+  /** `(a + b) mod n`; throws if either input is not below n or the result is zero. */
   scalarAdd(a: Uint8Array, b: Uint8Array): Uint8Array;
   /** `(a * b) mod n`; throws if the result is zero. */
   scalarMultiply(a: Uint8Array, b: Uint8Array): Uint8Array;

@@ -1,6 +1,7 @@
 /**
  * The one crypto module. Every hash, signature and curve operation in the project goes through
- * here; the actual arithmetic is done by a swappable {@link CryptoBackend} (default: @noble).
+ * here; the actual arithmetic is done by a swappable {@link CryptoBackend} (default: the noble
+ * hybrid of `hybrid.ts`; `noble.ts` and `curves.ts` are the single-library backends).
  *
  * Strictness: verification rejects high-S signatures, non-canonical DER and invalid points.
  * Secrets: no function here logs or puts input bytes in an error message; {@link SecretBytes}
@@ -9,15 +10,17 @@
  * @module
  */
 import type { CryptoBackend } from "./backend.ts";
-import { nobleBackend } from "./noble.ts";
+import { hybridBackend } from "./hybrid.ts";
 import { derDecode, derEncode, DerError } from "./der.ts";
 import { concat, utf8, zeroize } from "../bytes.ts";
 
 export type { CryptoBackend } from "./backend.ts";
 export { nobleBackend } from "./noble.ts";
+export { curvesBackend } from "./curves.ts";
+export { hybridBackend } from "./hybrid.ts";
 export { derDecode, derEncode, DerError };
 
-let backend: CryptoBackend = nobleBackend;
+let backend: CryptoBackend = hybridBackend;
 
 /** Replace the backend for the whole process (tests and benchmarks compare backends this way). */
 export function useBackend(next: CryptoBackend): void {
@@ -159,21 +162,37 @@ export function pointAdd(a: Uint8Array, b: Uint8Array): Uint8Array {
   }
 }
 
-/** `scalar * point` (a tweak by multiplication). */
-export function pointMultiply(point: Uint8Array, scalar: Uint8Array): Uint8Array {
-  needPoint(point);
-  needSecret(scalar, "scalar");
-  return backend.pointMultiply(point, scalar);
+/** Options of {@link pointMultiply}. */
+export interface MultiplyOptions {
+  /**
+   * The scalar is public (for example a BOLT-3 tweak hashed from public points), so a faster
+   * multiplication that is not constant-time may be used. Never set it for a secret scalar.
+   */
+  publicScalar?: boolean;
 }
 
-/** `(a + b) mod n`: a secret key tweaked by addition. */
+/** `scalar * point` (a tweak by multiplication). Constant-time in the scalar unless told otherwise. */
+export function pointMultiply(
+  point: Uint8Array,
+  scalar: Uint8Array,
+  options: MultiplyOptions = {},
+): Uint8Array {
+  needPoint(point);
+  needSecret(scalar, "scalar");
+  return backend.pointMultiply(point, scalar, options.publicScalar === true);
+}
+
+/** `(a + b) mod n`: a secret key tweaked by addition. Inputs must be below the group order n. */
 export function secretAdd(a: Uint8Array, b: Uint8Array): Uint8Array {
   need(a, 32, "scalar");
   need(b, 32, "scalar");
   try {
     return backend.scalarAdd(a, b);
-  } catch {
-    throw new CryptoError("tweaked secret is zero");
+  } catch (e) {
+    const notBelow = e instanceof RangeError && e.message.includes("group order");
+    throw new CryptoError(
+      notBelow ? "scalar is not below the group order" : "tweaked secret is zero",
+    );
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Benchmarks of the crypto primitives the signer uses on every request (default noble backend).
+ * Benchmarks of the crypto primitives the signer uses on every request (default hybrid backend).
  * Run: `deno bench --allow-all tests/bench/crypto_bench.ts`.
  *
  * @module

@@ -16,6 +16,7 @@ import {
   hkdfSha256,
   hmacSha256,
   hmacSha512,
+  hybridBackend,
   isValidPublicKey,
   isValidSecretKey,
   nobleBackend,
@@ -870,7 +871,7 @@ Deno.test("SecretBytes shows [redacted] in console output", async () => {
 Deno.test("random bytes and the swappable backend", () => {
   strictEqual(randomBytes(48).length, 48);
   notStrictEqual(toHex(randomBytes(32)), toHex(randomBytes(32)));
-  strictEqual(currentBackend(), nobleBackend);
+  strictEqual(currentBackend(), hybridBackend);
   let calls = 0;
   const counting: CryptoBackend = {
     ...nobleBackend,
@@ -886,9 +887,30 @@ Deno.test("random bytes and the swappable backend", () => {
     sha256d(utf8("x"));
     strictEqual(calls, 2);
   } finally {
-    useBackend(nobleBackend);
+    useBackend(hybridBackend);
   }
-  strictEqual(currentBackend(), nobleBackend);
+  strictEqual(currentBackend(), hybridBackend);
   const e = new CryptoError("m");
   strictEqual(e.name, "CryptoError");
+});
+
+Deno.test("secretAdd refuses a scalar that is not below the group order", () => {
+  const n = fromHex("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141");
+  const one = fromHex("00".repeat(31) + "01");
+  throws(() => secretAdd(n, one), {
+    name: "CryptoError",
+    message: "scalar is not below the group order",
+  });
+  throws(() => secretAdd(one, n), {
+    name: "CryptoError",
+    message: "scalar is not below the group order",
+  });
+});
+
+Deno.test("pointMultiply: the public-scalar path gives the constant-time path's result", () => {
+  const p = publicKey(fromHex("11".repeat(32)));
+  for (const k of ["01".padStart(64, "0"), "7f".repeat(32), "a1b2".repeat(16)]) {
+    const scalar = fromHex(k);
+    deepStrictEqual(pointMultiply(p, scalar, { publicScalar: true }), pointMultiply(p, scalar));
+  }
 });
