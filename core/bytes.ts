@@ -9,7 +9,10 @@
 
 /** Raised when bytes or hex handed to a helper here are malformed. Carries no input bytes. */
 export class BytesError extends Error {
-  /** @param message what was wrong, never the bytes themselves */
+  /**
+   * Creates the error.
+   * @param message what was wrong, never the bytes themselves
+   */
   constructor(message: string) {
     super(message);
     this.name = "BytesError";

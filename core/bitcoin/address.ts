@@ -15,7 +15,10 @@ import { type NetworkParams, networkParams, NETWORKS } from "./network.ts";
 
 /** An address that cannot be decoded, is for another network, or a script with no address. */
 export class AddressError extends Error {
-  /** @param message what is wrong with the address or script */
+  /**
+   * Creates the error.
+   * @param message what is wrong with the address or script
+   */
   constructor(message: string) {
     super(message);
     this.name = "AddressError";

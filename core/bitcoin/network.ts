@@ -107,7 +107,10 @@ const PARAMS: Record<Network, NetworkParams> = {
 
 /** An unknown network name. */
 export class NetworkError extends Error {
-  /** @param message what was wrong */
+  /**
+   * Creates the error.
+   * @param message what was wrong
+   */
   constructor(message: string) {
     super(message);
     this.name = "NetworkError";

@@ -30,7 +30,10 @@ import { compactSize, decodeTx, encodeTx, type Tx, txid, txidHex, type TxOutput 
 
 /** A malformed PSBT, or one that fails a signer check. The message names map, field and problem. */
 export class PsbtError extends Error {
-  /** @param message where (global / input N / output N), which field, and what is wrong */
+  /**
+   * Creates the error.
+   * @param message where (global / input N / output N), which field, and what is wrong
+   */
   constructor(message: string) {
     super(message);
     this.name = "PsbtError";

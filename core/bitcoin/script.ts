@@ -13,7 +13,10 @@ export type ScriptOp = string | number | Uint8Array;
 
 /** A script that cannot be built or parsed. */
 export class ScriptError extends Error {
-  /** @param message what is wrong */
+  /**
+   * Creates the error.
+   * @param message what is wrong
+   */
   constructor(message: string) {
     super(message);
     this.name = "ScriptError";

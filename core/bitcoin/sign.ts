@@ -15,7 +15,10 @@ import { SIGHASH, sighashLegacy, sighashSegwitV0, type Tx } from "./tx.ts";
 
 /** A signing request that cannot be honoured. The message never contains key material. */
 export class SignError extends Error {
-  /** @param message what was wrong */
+  /**
+   * Creates the error.
+   * @param message what was wrong
+   */
   constructor(message: string) {
     super(message);
     this.name = "SignError";

@@ -14,7 +14,10 @@ import { sha256d } from "../crypto/mod.ts";
 
 /** A malformed transaction. The message names the problem, never key material. */
 export class TxError extends Error {
-  /** @param message what is wrong with the transaction */
+  /**
+   * Creates the error.
+   * @param message what is wrong with the transaction
+   */
   constructor(message: string) {
     super(message);
     this.name = "TxError";

@@ -15,7 +15,10 @@ import { fundingScript } from "./scripts.ts";
 
 /** The closing parameters are inconsistent. */
 export class ClosingError extends Error {
-  /** @param message what was wrong */
+  /**
+   * Creates the error.
+   * @param message what was wrong
+   */
   constructor(message: string) {
     super(message);
     this.name = "ClosingError";

@@ -26,7 +26,10 @@ import {
 
 /** The commitment parameters are inconsistent, or a transaction is not a commitment. */
 export class CommitmentError extends Error {
-  /** @param message what was wrong */
+  /**
+   * Creates the error.
+   * @param message what was wrong
+   */
   constructor(message: string) {
     super(message);
     this.name = "CommitmentError";

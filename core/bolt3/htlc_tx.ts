@@ -17,7 +17,10 @@ import { toLocalScript } from "./scripts.ts";
 
 /** An HTLC transaction cannot be built or completed from the values given. */
 export class HtlcTxError extends Error {
-  /** @param message what was wrong */
+  /**
+   * Creates the error.
+   * @param message what was wrong
+   */
   constructor(message: string) {
     super(message);
     this.name = "HtlcTxError";

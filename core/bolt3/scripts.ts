@@ -15,7 +15,10 @@ import { buildScript, p2wpkh, p2wsh } from "../bitcoin/script.ts";
 
 /** A script cannot be built from the values given. */
 export class Bolt3ScriptError extends Error {
-  /** @param message what was wrong */
+  /**
+   * Creates the error.
+   * @param message what was wrong
+   */
   constructor(message: string) {
     super(message);
     this.name = "Bolt3ScriptError";

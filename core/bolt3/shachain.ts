@@ -34,6 +34,7 @@ export class ShachainError extends Error {
   /** Machine-readable reason. */
   readonly code: ShachainErrorCode;
   /**
+   * Creates the object from its parts.
    * @param code machine-readable reason
    * @param message what was wrong, in words, without any secret
    */

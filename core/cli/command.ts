@@ -46,7 +46,10 @@ export interface CommandModule {
 
 /** Bad command-line usage (exit code 2). The message never contains argument values. */
 export class UsageError extends Error {
-  /** @param message what was wrong, in words */
+  /**
+   * Creates the error.
+   * @param message what was wrong, in words
+   */
   constructor(message: string) {
     super(message);
     this.name = "UsageError";
@@ -55,7 +58,10 @@ export class UsageError extends Error {
 
 /** A command failed (exit code 1). The message never contains secrets. */
 export class CliError extends Error {
-  /** @param message what was wrong, in words */
+  /**
+   * Creates the error.
+   * @param message what was wrong, in words
+   */
   constructor(message: string) {
     super(message);
     this.name = "CliError";

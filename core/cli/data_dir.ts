@@ -36,7 +36,10 @@ export interface SignerConfig {
 
 /** A data directory is missing, malformed or unsafe. Messages never contain the seed. */
 export class DataDirError extends Error {
-  /** @param message what was wrong, in words */
+  /**
+   * Creates the error.
+   * @param message what was wrong, in words
+   */
   constructor(message: string) {
     super(message);
     this.name = "DataDirError";

@@ -12,7 +12,7 @@
  */
 import { type CliIo, type CommandModule, denoIo, EXIT, UsageError } from "./command.ts";
 
-export { type CliIo, EXIT } from "./command.ts";
+export { type CliIo, type Command, type CommandModule, EXIT } from "./command.ts";
 
 /** One command group: its commands (name to summary) and how to load its file. */
 export interface CommandGroup {

@@ -7,7 +7,10 @@
 
 /** A DER signature that is not strictly encoded. */
 export class DerError extends Error {
-  /** @param message what is malformed */
+  /**
+   * Creates the error.
+   * @param message what is malformed
+   */
   constructor(message: string) {
     super(message);
     this.name = "DerError";

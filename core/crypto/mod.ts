@@ -34,7 +34,10 @@ export function currentBackend(): CryptoBackend {
 
 /** A crypto operation refused its input. The message never contains key or secret bytes. */
 export class CryptoError extends Error {
-  /** @param message what was wrong, in words */
+  /**
+   * Creates the error.
+   * @param message what was wrong, in words
+   */
   constructor(message: string) {
     super(message);
     this.name = "CryptoError";

@@ -32,7 +32,10 @@ export const EXTENDED_KEY_LENGTH = 78;
 
 /** A BIP-32 operation refused its input. Messages never contain key bytes. */
 export class Bip32Error extends Error {
-  /** @param message what was wrong, in words */
+  /**
+   * Creates the error.
+   * @param message what was wrong, in words
+   */
   constructor(message: string) {
     super(message);
     this.name = "Bip32Error";
@@ -115,6 +118,7 @@ export class ExtendedPublicKey implements ExtendedKeyFields {
   readonly publicKey: Uint8Array;
 
   /**
+   * Creates the object from its parts.
    * @param fields depth, parent fingerprint, child number and chain code
    * @param point the 33-byte compressed public key
    */
@@ -190,6 +194,7 @@ export class ExtendedPrivateKey implements ExtendedKeyFields {
   readonly #secret: SecretBytes;
 
   /**
+   * Creates the object from its parts.
    * @param fields depth, parent fingerprint, child number and chain code
    * @param secret the 32-byte private key; it is copied into a {@link SecretBytes}
    */

@@ -172,6 +172,7 @@ export class LdkNodeKeys extends BaseNodeKeys {
   #childIndex = 0;
 
   /**
+   * Creates the object from its parts.
    * @param seed the 32-byte seed (copied)
    * @param options network and LDK's starting time
    */

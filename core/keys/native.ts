@@ -34,10 +34,10 @@ import {
 } from "./types.ts";
 
 /** BIP-32 index of the BOLT-12 key under the master (9735', "the unicode point for lightning"). */
-export const BOLT12_INDEX = HARDENED + 9735;
+export const BOLT12_INDEX: number = HARDENED + 9735;
 
 /** BIP-32 index of VLS's persistence (LSS) key under the master (9736'). */
-export const PERSISTENCE_INDEX = HARDENED + 9736;
+export const PERSISTENCE_INDEX: number = HARDENED + 9736;
 
 /** How many salts CLN's retry loops are allowed here before giving up (never reached). */
 const MAX_TRIES = 16;
@@ -180,6 +180,7 @@ export abstract class BaseNodeKeys implements NodeKeys {
   readonly #derivedSecretsBase: SecretBytes;
 
   /**
+   * Creates the object from its parts.
    * @param seed the 32-byte seed (copied)
    * @param parts the network, the node secret (owned) and the style-specific BIP-32 master
    *   (owned: zeroized once the BOLT-12 and persistence keys are derived)
@@ -286,6 +287,7 @@ export class NativeNodeKeys extends BaseNodeKeys {
   readonly style: KeyStyle = "native";
 
   /**
+   * Creates the object from its parts.
    * @param seed the 32-byte `hsm_secret` (copied)
    * @param options the network
    */

@@ -23,7 +23,10 @@ export function isKeyStyle(name: string): name is KeyStyle {
 
 /** Key derivation refused its input. Messages never contain seeds or secret keys. */
 export class KeysError extends Error {
-  /** @param message what was wrong, in words */
+  /**
+   * Creates the error.
+   * @param message what was wrong, in words
+   */
   constructor(message: string) {
     super(message);
     this.name = "KeysError";
