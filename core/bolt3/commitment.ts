@@ -335,35 +335,56 @@ function subtractFloorZero(a: bigint, b: bigint): bigint {
   return a > b ? a - b : 0n;
 }
 
+/** Options of {@link assembleCommitmentTx}: the final output values, after fee and trimming. */
+export interface CommitmentAssembly {
+  /** The funding outpoint. */
+  fundingOutpoint: FundingOutpoint;
+  /** Value of the funding output. */
+  fundingSatoshis: bigint;
+  /** Commitment number, counting up from 0 (48-bit). */
+  commitmentNumber: number;
+  /** See {@link obscuringFactor} (always opener's basepoint first). */
+  obscuringFactor: number;
+  /** Value of `to_local` (the broadcaster's output); 0 when it is absent (trimmed). */
+  toBroadcasterSat: bigint;
+  /** Value of `to_remote` (the countersignatory's output); 0 when it is absent (trimmed). */
+  toCountersignatorySat: bigint;
+  /** The untrimmed HTLCs, seen from the broadcaster; each becomes one output. */
+  htlcs: CommitmentHtlc[];
+  /** `to_self_delay` imposed on the broadcaster (set by the countersignatory). */
+  toSelfDelay: number;
+  /** The keys of this commitment (see `deriveCommitmentKeys`). */
+  keys: CommitmentKeys;
+  /** The countersignatory's `payment_basepoint`: the to_remote key under static_remotekey. */
+  countersignatoryPaymentBasepoint: Uint8Array;
+  /** The broadcaster's `funding_pubkey` (also keys its anchor). */
+  broadcasterFundingPubkey: Uint8Array;
+  /** The countersignatory's `funding_pubkey` (also keys its anchor). */
+  countersignatoryFundingPubkey: Uint8Array;
+  /** Whether `option_anchors` (zero-fee HTLC transactions) applies. */
+  anchors: boolean;
+}
+
+/** An assembled commitment transaction (see {@link assembleCommitmentTx}). */
+export type AssembledCommitment = Omit<
+  CommitmentTransaction,
+  "trimmedHtlcs" | "weight" | "baseFeeSatoshis" | "feeratePerKw"
+>;
+
 /**
- * Build a commitment transaction (BOLT #3, Commitment Transaction Construction):
- * 1. input and locktime carry the obscured commitment number;
- * 2. trim HTLCs below dust plus their second-stage fee;
- * 3. base fee from the expected weight, taken from the opener with a floor of 0, and with anchors
- *    also 2 x 330 sat from the opener;
- * 4. untrimmed HTLC outputs, then `to_local` / `to_remote` if at or above the dust limit;
- * 5. with anchors, an anchor for each side that has an output, or both if any HTLC is untrimmed;
- * 6. BIP-69 order, ties between identical HTLC outputs broken by `cltv_expiry` (then by position
- *    in `htlcs`, which only matters for fully identical HTLCs).
- *
- * A zero-value output is never produced, even with a dust limit of 0.
- *
- * Throws {@link CommitmentError} on inconsistent parameters (for example balances and HTLCs that
- * exceed the funding amount).
+ * Place the outputs of a commitment transaction whose values are already final (BOLT #3,
+ * Commitment Transaction Construction, steps 4 to 7): one output per HTLC, `to_local` and
+ * `to_remote` when their value is non-zero, with anchors an anchor for each side that has an output
+ * (both when there is any HTLC), then BIP-69 order with the `cltv_expiry` tie-break. This is the
+ * form in which LDK, CLN and VLS describe a commitment (final values plus untrimmed HTLCs), so the
+ * signer rebuilds what a node sends with it; {@link buildCommitmentTx} computes the values first.
  */
-export function buildCommitmentTx(options: CommitmentTxOptions): CommitmentTransaction {
-  validate(options);
-  const { anchors, feeratePerKw, dustLimitSatoshis, keys } = options;
+export function assembleCommitmentTx(options: CommitmentAssembly): AssembledCommitment {
+  validateAssembly(options);
+  const { anchors, keys } = options;
   const obscured = obscureCommitmentNumber(options.commitmentNumber, options.obscuringFactor);
   const { locktime, sequence } = commitmentLocktimeAndSequence(obscured);
-
-  const trimmedHtlcs: number[] = [];
-  const outputs: CommitmentOutput[] = [];
-  options.htlcs.forEach((htlc, htlcIndex) => {
-    if (isHtlcTrimmed(htlc, { feeratePerKw, dustLimitSatoshis, anchors })) {
-      trimmedHtlcs.push(htlcIndex);
-      return;
-    }
+  const outputs: CommitmentOutput[] = options.htlcs.map((htlc, htlcIndex) => {
     const scriptOptions = {
       revocationKey: keys.revocationKey,
       broadcasterHtlcKey: keys.broadcasterHtlcKey,
@@ -374,28 +395,17 @@ export function buildCommitmentTx(options: CommitmentTxOptions): CommitmentTrans
     const witnessScript = htlc.offered
       ? offeredHtlcScript(scriptOptions)
       : receivedHtlcScript({ ...scriptOptions, cltvExpiry: htlc.cltvExpiry });
-    outputs.push({
+    return {
       kind: "htlc",
       amountSat: htlc.amountMsat / 1000n,
       scriptPubKey: p2wsh(witnessScript),
       witnessScript,
       htlcIndex,
       htlc: { ...htlc, paymentHash: htlc.paymentHash.slice() },
-    });
+    };
   });
-  const numUntrimmed = outputs.length;
-  const weight = commitmentWeight(numUntrimmed, { anchors });
-  const baseFee = feeForWeight(feeratePerKw, weight);
-
-  let toBroadcaster = options.toBroadcasterMsat / 1000n;
-  let toCountersignatory = options.toCountersignatoryMsat / 1000n;
-  const openerCharge = baseFee + (anchors ? 2n * ANCHOR_OUTPUT_SATOSHIS : 0n);
-  if (options.broadcasterIsOpener) toBroadcaster = subtractFloorZero(toBroadcaster, openerCharge);
-  else toCountersignatory = subtractFloorZero(toCountersignatory, openerCharge);
-
-  const hasToBroadcaster = toBroadcaster > 0n && toBroadcaster >= dustLimitSatoshis;
-  const hasToCountersignatory = toCountersignatory > 0n &&
-    toCountersignatory >= dustLimitSatoshis;
+  const hasToBroadcaster = options.toBroadcasterSat > 0n;
+  const hasToCountersignatory = options.toCountersignatorySat > 0n;
   if (hasToBroadcaster) {
     const witnessScript = toLocalScript({
       revocationKey: keys.revocationKey,
@@ -404,7 +414,7 @@ export function buildCommitmentTx(options: CommitmentTxOptions): CommitmentTrans
     });
     outputs.push({
       kind: "to_broadcaster",
-      amountSat: toBroadcaster,
+      amountSat: options.toBroadcasterSat,
       scriptPubKey: p2wsh(witnessScript),
       witnessScript,
     });
@@ -413,13 +423,14 @@ export function buildCommitmentTx(options: CommitmentTxOptions): CommitmentTrans
     const s = toRemoteOutputScript(options.countersignatoryPaymentBasepoint, { anchors });
     outputs.push({
       kind: "to_countersignatory",
-      amountSat: toCountersignatory,
+      amountSat: options.toCountersignatorySat,
       scriptPubKey: s.scriptPubKey,
       ...(s.witnessScript ? { witnessScript: s.witnessScript } : {}),
     });
   }
+  const hasHtlcs = options.htlcs.length > 0;
   if (anchors) {
-    if (hasToBroadcaster || numUntrimmed > 0) {
+    if (hasToBroadcaster || hasHtlcs) {
       const witnessScript = anchorScript(options.broadcasterFundingPubkey);
       outputs.push({
         kind: "anchor_broadcaster",
@@ -428,7 +439,7 @@ export function buildCommitmentTx(options: CommitmentTxOptions): CommitmentTrans
         witnessScript,
       });
     }
-    if (hasToCountersignatory || numUntrimmed > 0) {
+    if (hasToCountersignatory || hasHtlcs) {
       const witnessScript = anchorScript(options.countersignatoryFundingPubkey);
       outputs.push({
         kind: "anchor_countersignatory",
@@ -439,16 +450,7 @@ export function buildCommitmentTx(options: CommitmentTxOptions): CommitmentTrans
     }
   }
   outputs.sort(compareOutputs);
-
-  const fundingWitnessScript = fundingScript(
-    options.broadcasterFundingPubkey,
-    options.countersignatoryFundingPubkey,
-  );
-  const txOutputs: TxOutput[] = outputs.map((o) => ({
-    amount: o.amountSat,
-    script: o.scriptPubKey,
-  }));
-  const sum = outputs.reduce((s, o) => s + o.amountSat, 0n);
+  const sum = outputs.reduce((acc, o) => acc + o.amountSat, 0n);
   if (sum > options.fundingSatoshis) {
     throw new CommitmentError("outputs exceed the funding amount");
   }
@@ -463,21 +465,106 @@ export function buildCommitmentTx(options: CommitmentTxOptions): CommitmentTrans
         sequence,
         witness: [],
       }],
-      outputs: txOutputs,
+      outputs: outputs.map((o) => ({ amount: o.amountSat, script: o.scriptPubKey })),
     },
+    outputs,
+    feeSatoshis: options.fundingSatoshis - sum,
+    toBroadcasterSat: options.toBroadcasterSat,
+    toCountersignatorySat: options.toCountersignatorySat,
+    obscuredCommitmentNumber: obscured,
+    fundingWitnessScript: fundingScript(
+      options.broadcasterFundingPubkey,
+      options.countersignatoryFundingPubkey,
+    ),
+    fundingSatoshis: options.fundingSatoshis,
+    keys,
+    toSelfDelay: options.toSelfDelay,
+    anchors,
+  };
+}
+
+function validateAssembly(o: CommitmentAssembly): void {
+  if (!(o.fundingOutpoint?.txid instanceof Uint8Array) || o.fundingOutpoint.txid.length !== 32) {
+    throw new CommitmentError("funding txid must be 32 bytes");
+  }
+  needInt(o.fundingOutpoint.vout, "funding output index", 0xffffffff);
+  needAmount(o.fundingSatoshis, "funding amount");
+  needInt(o.commitmentNumber, "commitment number", MAX_48);
+  needInt(o.obscuringFactor, "obscuring factor", MAX_48);
+  needAmount(o.toBroadcasterSat, "broadcaster value");
+  needAmount(o.toCountersignatorySat, "countersignatory value");
+  needInt(o.toSelfDelay, "to_self_delay", 0xffff);
+  if (!Array.isArray(o.htlcs)) throw new CommitmentError("htlcs must be an array");
+  o.htlcs.forEach((h, i) => {
+    needAmount(h.amountMsat, `HTLC ${i} amount`);
+    needInt(h.cltvExpiry, `HTLC ${i} cltv_expiry`, 0x7fffffff);
+    if (!(h.paymentHash instanceof Uint8Array) || h.paymentHash.length !== 32) {
+      throw new CommitmentError(`HTLC ${i} payment hash must be 32 bytes`);
+    }
+  });
+}
+
+/**
+ * Build a commitment transaction (BOLT #3, Commitment Transaction Construction):
+ * 1. input and locktime carry the obscured commitment number;
+ * 2. trim HTLCs below dust plus their second-stage fee;
+ * 3. base fee from the expected weight, taken from the opener with a floor of 0, and with anchors
+ *    also 2 x 330 sat from the opener;
+ * 4. untrimmed HTLC outputs, then `to_local` / `to_remote` if at or above the dust limit;
+ * 5. with anchors, an anchor for each side that has an output, or both if any HTLC is untrimmed;
+ * 6. BIP-69 order, ties between identical HTLC outputs broken by `cltv_expiry` (then by position
+ *    in `htlcs`, which only matters for fully identical HTLCs).
+ *
+ * Steps 4 to 6 are {@link assembleCommitmentTx}. A zero-value output is never produced, even with
+ * a dust limit of 0. Throws {@link CommitmentError} on inconsistent parameters (for example
+ * balances and HTLCs that exceed the funding amount).
+ */
+export function buildCommitmentTx(options: CommitmentTxOptions): CommitmentTransaction {
+  validate(options);
+  const { anchors, feeratePerKw, dustLimitSatoshis } = options;
+  const trimmedHtlcs: number[] = [];
+  const untrimmed: number[] = [];
+  options.htlcs.forEach((htlc, i) => {
+    if (isHtlcTrimmed(htlc, { feeratePerKw, dustLimitSatoshis, anchors })) trimmedHtlcs.push(i);
+    else untrimmed.push(i);
+  });
+  const weight = commitmentWeight(untrimmed.length, { anchors });
+  const baseFee = feeForWeight(feeratePerKw, weight);
+
+  let toBroadcaster = options.toBroadcasterMsat / 1000n;
+  let toCountersignatory = options.toCountersignatoryMsat / 1000n;
+  const openerCharge = baseFee + (anchors ? 2n * ANCHOR_OUTPUT_SATOSHIS : 0n);
+  if (options.broadcasterIsOpener) toBroadcaster = subtractFloorZero(toBroadcaster, openerCharge);
+  else toCountersignatory = subtractFloorZero(toCountersignatory, openerCharge);
+  const kept = (v: bigint) => (v > 0n && v >= dustLimitSatoshis ? v : 0n);
+
+  const assembled = assembleCommitmentTx({
+    fundingOutpoint: options.fundingOutpoint,
+    fundingSatoshis: options.fundingSatoshis,
+    commitmentNumber: options.commitmentNumber,
+    obscuringFactor: options.obscuringFactor,
+    toBroadcasterSat: kept(toBroadcaster),
+    toCountersignatorySat: kept(toCountersignatory),
+    htlcs: untrimmed.map((i) => options.htlcs[i]),
+    toSelfDelay: options.toSelfDelay,
+    keys: options.keys,
+    countersignatoryPaymentBasepoint: options.countersignatoryPaymentBasepoint,
+    broadcasterFundingPubkey: options.broadcasterFundingPubkey,
+    countersignatoryFundingPubkey: options.countersignatoryFundingPubkey,
+    anchors,
+  });
+  // Report HTLC indices against the caller's list, not the untrimmed sub-list.
+  const outputs = assembled.outputs.map((o) =>
+    o.htlcIndex === undefined ? o : { ...o, htlcIndex: untrimmed[o.htlcIndex] }
+  );
+  return {
+    ...assembled,
     outputs,
     trimmedHtlcs,
     weight,
     baseFeeSatoshis: baseFee,
-    feeSatoshis: options.fundingSatoshis - sum,
     toBroadcasterSat: toBroadcaster,
     toCountersignatorySat: toCountersignatory,
-    obscuredCommitmentNumber: obscured,
-    fundingWitnessScript,
-    fundingSatoshis: options.fundingSatoshis,
-    keys,
     feeratePerKw,
-    toSelfDelay: options.toSelfDelay,
-    anchors,
   };
 }

@@ -5,6 +5,7 @@ import { decodeTx, encodeTx, SIGHASH, sighashSegwitV0, txidHex } from "../../../
 import { signSegwitV0Input, verifySegwitV0Input, withWitness } from "../../../core/bitcoin/sign.ts";
 import {
   ANCHOR_OUTPUT_SATOSHIS,
+  assembleCommitmentTx,
   buildCommitmentTx,
   CommitmentError,
   commitmentFee,
@@ -346,4 +347,39 @@ Deno.test("anchors: untrimmed HTLCs keep both anchors even without a side's main
   });
   deepStrictEqual(trimmed.trimmedHtlcs, [0, 1, 2, 3, 4]);
   deepStrictEqual(trimmed.outputs.map((o) => o.kind), ["anchor_broadcaster", "to_broadcaster"]);
+});
+
+Deno.test("assembleCommitmentTx rebuilds every vector from its final values and untrimmed HTLCs", () => {
+  // The form nodes hand the signer: output values after fee and trimming, and only the HTLCs that
+  // have outputs. Assembling from that must give the very same unsigned transaction.
+  for (const [cases, anchors] of [[APPENDIX_C, false], [APPENDIX_F, true]] as const) {
+    for (const c of cases) {
+      const options = caseOptions(c, anchors);
+      const built = buildCommitmentTx(options);
+      const value = (kind: string) => built.outputs.find((o) => o.kind === kind)?.amountSat ?? 0n;
+      const untrimmed = options.htlcs.filter((_, i) => !built.trimmedHtlcs.includes(i));
+      const assembled = assembleCommitmentTx({
+        ...options,
+        toBroadcasterSat: value("to_broadcaster"),
+        toCountersignatorySat: value("to_countersignatory"),
+        htlcs: untrimmed,
+      });
+      strictEqual(toHex(encodeTx(assembled.tx)), toHex(encodeTx(built.tx)), c.name);
+      strictEqual(assembled.feeSatoshis, built.feeSatoshis, c.name);
+    }
+  }
+});
+
+Deno.test("assembleCommitmentTx refuses outputs above the funding value", () => {
+  const options = caseOptions(APPENDIX_C[0], false);
+  throws(
+    () =>
+      assembleCommitmentTx({
+        ...options,
+        toBroadcasterSat: options.fundingSatoshis,
+        toCountersignatorySat: 1n,
+        htlcs: [],
+      }),
+    { name: "CommitmentError", message: "outputs exceed the funding amount" },
+  );
 });
