@@ -13,7 +13,7 @@
 import { compare, concat } from "../bytes.ts";
 import { sha256 } from "../crypto/mod.ts";
 import { p2wsh } from "../bitcoin/script.ts";
-import type { Tx, TxOutput } from "../bitcoin/tx.ts";
+import type { Tx } from "../bitcoin/tx.ts";
 import type { CommitmentKeys } from "./keys.ts";
 import {
   anchorScript,
