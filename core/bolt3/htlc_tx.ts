@@ -137,7 +137,12 @@ export interface CommitmentHtlcTransaction extends HtlcTransaction {
  * Every HTLC transaction of a built commitment, one per untrimmed HTLC output, in commitment
  * output order (the order of `htlc_signatures` in `commitment_signed`, BOLT #2).
  */
-export function buildHtlcTxs(commitment: CommitmentTransaction): CommitmentHtlcTransaction[] {
+export function buildHtlcTxs(
+  commitment: Pick<
+    CommitmentTransaction,
+    "tx" | "outputs" | "feeratePerKw" | "toSelfDelay" | "keys" | "anchors"
+  >,
+): CommitmentHtlcTransaction[] {
   const commitmentTxid = txid(commitment.tx);
   const out: CommitmentHtlcTransaction[] = [];
   commitment.outputs.forEach((o, i) => {
