@@ -9,6 +9,12 @@
  * version is anything else is a conflict and the whole batch is refused, so a stale or concurrent
  * writer can never silently overwrite newer state.
  *
+ * Deletes (a write whose value is `null`) follow the same version rule and leave a tombstone: the
+ * key then reads as absent, but it keeps the delete's version, so a later re-creation carries that
+ * version + 1 (a write of version 0 is a conflict). A key's versions never restart, so one
+ * `(key, version)` pair always names one value, as in VLS (which deletes by writing an empty value
+ * at version + 1), whose channel keys are never reused once forgotten.
+ *
  * @module
  */
 
@@ -28,7 +34,10 @@ export interface StoreWrite {
   key: string;
   /** The new value, or `null` to delete the key. */
   value: string | null;
-  /** The new version: 0 when the key must not exist yet, otherwise the stored version + 1. */
+  /**
+   * The new version: 0 when the key was never written, otherwise the stored version + 1 (for a
+   * deleted key, the version of its tombstone + 1).
+   */
   version: number;
 }
 
@@ -54,7 +63,10 @@ export class VersionConflictError extends Error {
   readonly key: string;
   /** The version the write carried. */
   readonly attempted: number;
-  /** The version currently stored, or undefined when the key does not exist. */
+  /**
+   * The version currently stored (a deleted key's tombstone keeps one), or undefined when the key
+   * was never written.
+   */
   readonly stored: number | undefined;
 
   /**

@@ -1,0 +1,413 @@
+/**
+ * The signer service: where a request becomes a decision, a durable state change and, only then,
+ * a signature or a secret. Every operation runs the same steps, one request at a time:
+ *
+ * 1. load the channel (or node) state from the store;
+ * 2. run the pure operation (`core/channel/ops`): rebuild, compute facts, compute the next state;
+ * 3. evaluate the policy on the facts;
+ * 4. append the decision to the audit log;
+ * 5. if refused: throw {@link PolicyRefusal} (nothing changed);
+ * 6. persist the next state and any limit records in one atomic, durable store write;
+ * 7. release the reply (signature, secret, point).
+ *
+ * Transports, the wire protocol and the in-process LDK adapter all call these methods.
+ *
+ * @module
+ */
+import { toHex } from "../bytes.ts";
+import type { NodeKeys } from "../keys/types.ts";
+import { ChannelId, type ChannelKeys } from "../keys/types.ts";
+import { fromJson, toJson } from "../store/json.ts";
+import type { Store, StoreWrite } from "../store/types.ts";
+import { type ChannelSetup, type ChannelState, ChannelStateSchema } from "../channel/types.ts";
+import { newStub } from "../channel/state.ts";
+import {
+  type ChainView,
+  ChannelRequestError,
+  type OpContext,
+  type OpOutcome,
+  UNTRACKED_CHAIN,
+} from "../channel/ops/context.ts";
+import { setupChannel } from "../channel/ops/setup.ts";
+import {
+  checkFutureSecret,
+  getPerCommitmentPoint,
+  type Revocation,
+  revokeHolderCommitment,
+} from "../channel/ops/points.ts";
+import {
+  type CommitmentSignatures,
+  type CounterpartyCommitmentRequest,
+  type HolderCommitmentRequest,
+  type HolderValidation,
+  signCounterpartyCommitment,
+  validateHolderCommitment,
+} from "../channel/ops/commitment.ts";
+import { validateCounterpartyRevocation } from "../channel/ops/revocation.ts";
+import {
+  type HolderCommitmentSignature,
+  signHolderCommitment,
+} from "../channel/ops/force_close.ts";
+import {
+  initialNodeState,
+  NODE_STATE_KEY,
+  type NodeState,
+  NodeStateSchema,
+} from "../node/state.ts";
+import type { NewChannelFactsT } from "../node/facts.ts";
+import { PolicyRefusal, RequestError } from "./errors.ts";
+
+/** What the signer needs from a policy decision. */
+export interface Verdict {
+  /** The request may proceed. */
+  allowed: boolean;
+  /** Every violation is temporary. */
+  temporary: boolean;
+  /** Violated rules (refusing). */
+  violations: { rule: string }[];
+  /** Violated rules demoted to warnings by a filter. */
+  warnings: { rule: string }[];
+}
+
+/** What the signer needs from the policy engine (implemented by `policy/` `Policy`). */
+export interface PolicyEngine<D extends Verdict = Verdict> {
+  /** Evaluate the rules of `kind` on `facts`. */
+  evaluate(kind: string, facts: unknown, context: { now: number }): D;
+  /** The limit records an allowed decision adds (to persist with the operation's state). */
+  limitWrites(decision: D): StoreWrite[];
+  /** Apply those records to the engine's memory once they are durable. */
+  commitLimits(decision: D): void;
+}
+
+/** One audit-log entry: the decision on one request, without secrets. */
+export interface AuditEntry<D extends Verdict = Verdict> {
+  /** Unix time in seconds. */
+  time: number;
+  /** The request kind. */
+  kind: string;
+  /** The channel id (hex) when the request is about a channel. */
+  channel?: string;
+  /** The decision. */
+  decision: D;
+}
+
+/** Where decisions are recorded (see `policy/audit.ts`). */
+export interface AuditSink<D extends Verdict = Verdict> {
+  /** Append one entry durably. */
+  append(entry: AuditEntry<D>): Promise<void>;
+}
+
+/** Options of {@link Signer.open}. */
+export interface SignerOptions<D extends Verdict> {
+  /** The node's keys (from its seed). */
+  keys: NodeKeys;
+  /** Where state lives. */
+  store: Store;
+  /** The loaded policy. */
+  policy: PolicyEngine<D>;
+  /** The audit log (optional: tests may leave it out). */
+  audit?: AuditSink<D>;
+  /** The clock, in unix seconds (default: the system clock). */
+  clock?: () => number;
+  /** The chain as the signer knows it (default: untracked). */
+  chain?: ChainView;
+}
+
+interface Loaded {
+  state: ChannelState;
+  version: number;
+}
+
+const CHANNEL_PREFIX = "channel/";
+
+function channelKey(id: ChannelId): string {
+  return CHANNEL_PREFIX + id.toHex();
+}
+
+/** The signer service (see the module documentation). */
+export class Signer<D extends Verdict = Verdict> {
+  readonly #keys: NodeKeys;
+  readonly #store: Store;
+  readonly #policy: PolicyEngine<D>;
+  readonly #audit?: AuditSink<D>;
+  readonly #clock: () => number;
+  #chain: ChainView;
+  #queue: Promise<unknown> = Promise.resolve();
+  readonly #channels = new Map<string, Loaded>();
+  readonly #channelKeys = new Map<string, ChannelKeys>();
+  #node: { state: NodeState; version: number | undefined };
+
+  private constructor(
+    options: SignerOptions<D>,
+    node: { state: NodeState; version: number | undefined },
+  ) {
+    this.#keys = options.keys;
+    this.#store = options.store;
+    this.#policy = options.policy;
+    this.#audit = options.audit;
+    this.#clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
+    this.#chain = options.chain ?? UNTRACKED_CHAIN;
+    this.#node = node;
+  }
+
+  /** Open a signer over a store (loads the node state). */
+  static async open<D extends Verdict>(options: SignerOptions<D>): Promise<Signer<D>> {
+    const entry = await options.store.get(NODE_STATE_KEY);
+    const node = entry === undefined
+      ? { state: initialNodeState(), version: undefined }
+      : { state: NodeStateSchema.parse(fromJson(entry.value)), version: entry.version };
+    return new Signer(options, node);
+  }
+
+  /** The node id. */
+  get nodeId(): Uint8Array {
+    return this.#keys.nodeId;
+  }
+
+  /** Replace the chain view (the node feeds blocks). */
+  setChain(chain: ChainView): void {
+    this.#chain = chain;
+  }
+
+  /** Run `task` after every earlier request: requests never interleave. */
+  #serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #keysOf(id: ChannelId): ChannelKeys {
+    const hex = id.toHex();
+    let keys = this.#channelKeys.get(hex);
+    if (!keys) {
+      keys = this.#keys.channelKeys(id);
+      this.#channelKeys.set(hex, keys);
+    }
+    return keys;
+  }
+
+  async #load(id: ChannelId): Promise<Loaded | undefined> {
+    const hex = id.toHex();
+    const cached = this.#channels.get(hex);
+    if (cached) return cached;
+    const entry = await this.#store.get(channelKey(id));
+    if (entry === undefined) return undefined;
+    const parsed = ChannelStateSchema.safeParse(fromJson(entry.value));
+    if (!parsed.success) {
+      throw new RequestError("invariant", `stored state of channel ${hex} is invalid`);
+    }
+    const loaded = { state: parsed.data, version: entry.version };
+    this.#channels.set(hex, loaded);
+    return loaded;
+  }
+
+  async #loadActive(id: ChannelId): Promise<Loaded> {
+    const loaded = await this.#load(id);
+    if (loaded === undefined) throw new RequestError("unknown-channel", "no such channel");
+    if (loaded.state.forgotten) {
+      throw new RequestError("forgotten-channel", "channel was forgotten");
+    }
+    return loaded;
+  }
+
+  async #decide(kind: string, facts: unknown, channel: string | undefined): Promise<D> {
+    const decision = this.#policy.evaluate(kind, facts, { now: this.#clock() });
+    if (this.#audit) {
+      await this.#audit.append({ time: this.#clock(), kind, channel, decision });
+    }
+    if (!decision.allowed) {
+      throw new PolicyRefusal(kind, {
+        rules: decision.violations.map((v) => v.rule),
+        temporary: decision.temporary,
+      });
+    }
+    return decision;
+  }
+
+  /** Persist `writes` plus the decision's limit records atomically, then update memory. */
+  async #commit(decision: D, writes: StoreWrite[]): Promise<void> {
+    const all = [...writes, ...this.#policy.limitWrites(decision)];
+    if (all.length > 0) await this.#store.put(all);
+    this.#policy.commitLimits(decision);
+  }
+
+  /** The generic channel operation runner (module documentation, steps 1-7). */
+  #channelOp<F, R>(id: ChannelId, op: (ctx: OpContext) => OpOutcome<F, R>): Promise<R> {
+    return this.#serial(async () => {
+      const loaded = await this.#loadActive(id);
+      let outcome: OpOutcome<F, R>;
+      try {
+        outcome = op({ state: loaded.state, keys: this.#keysOf(id), chain: this.#chain });
+      } catch (e) {
+        throw asRequestError(e);
+      }
+      const decision = await this.#decide(outcome.kind, outcome.facts, id.toHex());
+      const next = decision.warnings.length > 0 && outcome.withWarnings
+        ? outcome.withWarnings(decision.warnings.map((w) => w.rule))
+        : outcome.next;
+      const writes: StoreWrite[] = next === loaded.state
+        ? []
+        : [{ key: channelKey(id), value: toJson(next), version: loaded.version + 1 }];
+      await this.#commit(decision, writes);
+      if (writes.length > 0) {
+        this.#channels.set(id.toHex(), { state: next, version: loaded.version + 1 });
+      }
+      try {
+        return outcome.release();
+      } catch (e) {
+        throw asRequestError(e);
+      }
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Channel lifecycle
+
+  /**
+   * Create a stub for a new channel (CLN `new_channel`, LDK `derive_channel_signer`). An existing
+   * id is an idempotent retry; a forgotten id, or a CLN dbid at or below the high-water mark of
+   * forgotten dbids, is refused (`policy-channel-original-channel-id-reuse`).
+   */
+  newChannel(id: ChannelId): Promise<void> {
+    return this.#serial(async () => {
+      const existing = await this.#load(id);
+      const mark = this.#node.state.dbidHighWaterMark;
+      const facts: NewChannelFactsT = {
+        new_channel: {
+          dbid: id.dbid ?? 0n,
+          has_dbid: id.kind === "peer-dbid",
+          exists: existing !== undefined && !existing.state.forgotten,
+          was_forgotten: existing?.state.forgotten ?? false,
+        },
+        node: { dbid_high_water_mark: mark },
+      };
+      const decision = await this.#decide("new_channel", facts, id.toHex());
+      if (existing !== undefined) {
+        await this.#commit(decision, []);
+        return;
+      }
+      const state = newStub(id.toHex());
+      await this.#commit(decision, [{ key: channelKey(id), value: toJson(state), version: 0 }]);
+      this.#channels.set(id.toHex(), { state, version: 0 });
+    });
+  }
+
+  /** Our basepoints and funding key for a channel (public; needs no policy decision). */
+  getChannelBasepoints(
+    id: ChannelId,
+  ): Promise<ChannelKeys["basepoints"] & { funding: Uint8Array }> {
+    return this.#serial(async () => {
+      await this.#loadActive(id);
+      const keys = this.#keysOf(id);
+      return { ...keys.basepoints, funding: keys.fundingPubkey };
+    });
+  }
+
+  /** `setup_channel`. */
+  setupChannel(id: ChannelId, setup: ChannelSetup): Promise<void> {
+    return this.#channelOp(id, (ctx) => setupChannel(ctx, setup));
+  }
+
+  /**
+   * Forget a channel (CLN `forget_channel`): it is kept as a tombstone so its id is never used
+   * again, and a CLN dbid raises the high-water mark.
+   */
+  forgetChannel(id: ChannelId): Promise<void> {
+    return this.#serial(async () => {
+      const loaded = await this.#load(id);
+      if (loaded === undefined || loaded.state.forgotten) return;
+      const state: ChannelState = { ...loaded.state, forgotten: true };
+      const writes: StoreWrite[] = [
+        { key: channelKey(id), value: toJson(state), version: loaded.version + 1 },
+      ];
+      let node = this.#node.state;
+      const dbid = id.dbid;
+      if (id.kind === "peer-dbid" && dbid !== undefined && dbid > node.dbidHighWaterMark) {
+        node = { ...node, dbidHighWaterMark: dbid };
+        writes.push({
+          key: NODE_STATE_KEY,
+          value: toJson(node),
+          version: this.#node.version === undefined ? 0 : this.#node.version + 1,
+        });
+      }
+      await this.#store.put(writes);
+      this.#channels.set(id.toHex(), { state, version: loaded.version + 1 });
+      if (node !== this.#node.state) {
+        this.#node = { state: node, version: (this.#node.version ?? -1) + 1 };
+      }
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Points, secrets, revocations
+
+  /** Our per-commitment point `n`. */
+  getPerCommitmentPoint(id: ChannelId, n: number): Promise<Uint8Array> {
+    return this.#channelOp(id, (ctx) => getPerCommitmentPoint(ctx, n));
+  }
+
+  /** Whether `secret` is our per-commitment secret `n` (constant time; nothing released). */
+  checkFutureSecret(id: ChannelId, n: number, secret: Uint8Array): Promise<boolean> {
+    return this.#serial(async () => {
+      const loaded = await this.#loadActive(id);
+      try {
+        return checkFutureSecret(
+          { state: loaded.state, keys: this.#keysOf(id), chain: this.#chain },
+          n,
+          secret,
+        );
+      } catch (e) {
+        throw asRequestError(e);
+      }
+    });
+  }
+
+  /** Revoke holder commitment `n`: our secret `n` and point `n + 2`. */
+  revokeHolderCommitment(id: ChannelId, n: number): Promise<Revocation> {
+    return this.#channelOp(id, (ctx) => revokeHolderCommitment(ctx, n));
+  }
+
+  /** Check and store the counterparty's revocation of its commitment `n`. */
+  validateCounterpartyRevocation(id: ChannelId, n: number, secret: Uint8Array): Promise<void> {
+    return this.#channelOp(id, (ctx) => validateCounterpartyRevocation(ctx, { number: n, secret }));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Commitments
+
+  /** Sign the counterparty's commitment and its HTLC transactions. */
+  signCounterpartyCommitment(
+    id: ChannelId,
+    request: CounterpartyCommitmentRequest,
+  ): Promise<CommitmentSignatures> {
+    return this.#channelOp(id, (ctx) => signCounterpartyCommitment(ctx, request));
+  }
+
+  /** Validate the counterparty's signatures on our next commitment. */
+  validateHolderCommitment(
+    id: ChannelId,
+    request: HolderCommitmentRequest,
+  ): Promise<HolderValidation> {
+    return this.#channelOp(id, (ctx) => validateHolderCommitment(ctx, request));
+  }
+
+  /** Sign our current commitment for a unilateral close. */
+  signHolderCommitment(id: ChannelId, n: number): Promise<HolderCommitmentSignature> {
+    return this.#channelOp(id, (ctx) => signHolderCommitment(ctx, n));
+  }
+
+  /** The stored state of a channel (for `info`, tests and the crash test); undefined if none. */
+  channelState(id: ChannelId): Promise<ChannelState | undefined> {
+    return this.#serial(async () => (await this.#load(id))?.state);
+  }
+
+  /** Hex of the node id, for logs. */
+  get nodeIdHex(): string {
+    return toHex(this.#keys.nodeId);
+  }
+}
+
+function asRequestError(e: unknown): Error {
+  if (e instanceof ChannelRequestError) return new RequestError(e.code, e.message);
+  return e instanceof Error ? e : new Error(String(e));
+}
