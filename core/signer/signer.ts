@@ -15,8 +15,7 @@
  * @module
  */
 import { toHex } from "../bytes.ts";
-import type { NodeKeys } from "../keys/types.ts";
-import { ChannelId, type ChannelKeys } from "../keys/types.ts";
+import type { ChannelId, ChannelKeys, NodeKeys } from "../keys/types.ts";
 import { fromJson, toJson } from "../store/json.ts";
 import type { Store, StoreWrite } from "../store/types.ts";
 import { type ChannelSetup, type ChannelState, ChannelStateSchema } from "../channel/types.ts";
