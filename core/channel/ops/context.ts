@@ -34,6 +34,23 @@ export const UNTRACKED_CHAIN: ChainView = {
   closingDepth: () => 0,
 };
 
+/** Where our on-chain wallet and the operator's allowlist are, for destination checks. */
+export interface WalletView {
+  /**
+   * Whether `script` pays our on-chain wallet key m/0/0/`index` (P2WPKH, P2SH-P2WPKH or BIP-86
+   * P2TR). The node names the index (PSBT derivation or wallet index); the signer checks it.
+   */
+  paysWallet(script: Uint8Array, index: number): boolean;
+  /** Whether `script` is on the operator's allowlist. */
+  allowlisted(script: Uint8Array): boolean;
+}
+
+/** A wallet view that owns nothing and allows nothing (tests of pure channel logic). */
+export const EMPTY_WALLET: WalletView = {
+  paysWallet: () => false,
+  allowlisted: () => false,
+};
+
 /** The input of every channel operation. */
 export interface OpContext {
   /** The channel's state as loaded from the store. */
@@ -42,6 +59,8 @@ export interface OpContext {
   keys: ChannelKeys;
   /** The chain as the signer knows it. */
   chain: ChainView;
+  /** Our wallet and the allowlist (default {@link EMPTY_WALLET}). */
+  wallet?: WalletView;
 }
 
 /** The output of every channel operation. */
