@@ -39,6 +39,12 @@ export const ChannelFacts = z.object({
   /** The delay the counterparty imposes on our to_local. */
   counterparty_selected_contest_delay: blocks(),
   has_holder_shutdown_script: z.boolean(),
+  /** Our upfront shutdown script ("" when none). */
+  holder_shutdown_script: bytes(),
+  /** The upfront shutdown script pays our wallet at the index the node named. */
+  holder_shutdown_script_in_wallet: z.boolean(),
+  /** The upfront shutdown script is on the allowlist. */
+  holder_shutdown_script_allowlisted: z.boolean(),
   has_counterparty_shutdown_script: z.boolean(),
   /** A close (mutual or force) was signed. */
   closed: z.boolean(),
@@ -48,6 +54,8 @@ export const ChannelFacts = z.object({
   funding_depth: blocks(),
   /** Confirmations of a transaction spending the funding output (0 if none). */
   closing_depth: blocks(),
+  /** Confirmations of a transaction double-spending the funding transaction's inputs (0 if none). */
+  funding_double_spent_depth: blocks(),
 });
 
 /** The enforcement counters (core/channel/README.md). */

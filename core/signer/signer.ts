@@ -26,7 +26,9 @@ import {
   type OpContext,
   type OpOutcome,
   UNTRACKED_CHAIN,
+  type WalletView,
 } from "../channel/ops/context.ts";
+import { walletView } from "../node/wallet.ts";
 import { setupChannel } from "../channel/ops/setup.ts";
 import {
   checkFutureSecret,
@@ -110,6 +112,8 @@ export interface SignerOptions<D extends Verdict> {
   clock?: () => number;
   /** The chain as the signer knows it (default: untracked). */
   chain?: ChainView;
+  /** Our wallet and the allowlist (default: the node's wallet keys, an empty allowlist). */
+  wallet?: WalletView;
 }
 
 interface Loaded {
@@ -131,6 +135,7 @@ export class Signer<D extends Verdict = Verdict> {
   readonly #audit?: AuditSink<D>;
   readonly #clock: () => number;
   #chain: ChainView;
+  readonly #wallet: WalletView;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #channels = new Map<string, Loaded>();
   readonly #channelKeys = new Map<string, ChannelKeys>();
@@ -146,6 +151,7 @@ export class Signer<D extends Verdict = Verdict> {
     this.#audit = options.audit;
     this.#clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
     this.#chain = options.chain ?? UNTRACKED_CHAIN;
+    this.#wallet = options.wallet ?? walletView(options.keys);
     this.#node = node;
   }
 
@@ -236,7 +242,12 @@ export class Signer<D extends Verdict = Verdict> {
       const loaded = await this.#loadActive(id);
       let outcome: OpOutcome<F, R>;
       try {
-        outcome = op({ state: loaded.state, keys: this.#keysOf(id), chain: this.#chain });
+        outcome = op({
+          state: loaded.state,
+          keys: this.#keysOf(id),
+          chain: this.#chain,
+          wallet: this.#wallet,
+        });
       } catch (e) {
         throw asRequestError(e);
       }

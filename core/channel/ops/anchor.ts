@@ -102,7 +102,7 @@ export function signAnchorSpend(
     fundedSat: 0n,
   });
   const facts: AnchorSpendFactsT = {
-    channel: channelFacts(ctx.state, ctx.chain),
+    channel: channelFacts(ctx),
     state: stateFacts(e),
     request: onchain.request,
     tx: onchain.tx,

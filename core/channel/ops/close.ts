@@ -357,7 +357,7 @@ export function signMutualClose(
     (!(upfront.length > 0 && holderPresent) || equal(holderScript, upfront)) &&
     (!holderOutput.present || holderOutput.in_wallet || holderOutput.allowlisted);
   const facts: MutualCloseFactsT = {
-    channel: channelFacts(ctx.state, ctx.chain),
+    channel: channelFacts(ctx),
     state: stateFacts(e),
     request: { arithmetic_ok: arithmeticOk },
     close: {

@@ -267,7 +267,7 @@ function commitmentKindFacts(f: FactInputs): CommitmentKindFactsT {
     tx: f.txFacts,
   };
   return {
-    channel: channelFacts(f.ctx.state, f.ctx.chain),
+    channel: channelFacts(f.ctx),
     state: stateFacts(f.ctx.state.enforcement),
     chain: chainFacts(f.ctx.chain),
     request: { arithmetic_ok: f.arithmeticOk },

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { fromHex } from "../../bytes.ts";
 import type { ChannelKeys } from "../../keys/types.ts";
 import type { ChainFactsT, ChannelFactsT, StateFactsT } from "../facts.ts";
 import { isAnchors } from "../rebuild.ts";
@@ -24,6 +25,11 @@ export interface ChainView {
   fundingDepth(outpoint: { txid: string; vout: number }): number;
   /** Confirmations of a transaction spending `outpoint` (0 when unspent). */
   closingDepth(outpoint: { txid: string; vout: number }): number;
+  /**
+   * Confirmations of a transaction double-spending an input of the funding transaction that
+   * creates `outpoint` (0 when none): the channel can then never open.
+   */
+  doubleSpentDepth(outpoint: { txid: string; vout: number }): number;
 }
 
 /** A chain view that knows nothing (no blocks fed yet). */
@@ -32,6 +38,7 @@ export const UNTRACKED_CHAIN: ChainView = {
   height: 0,
   fundingDepth: () => 0,
   closingDepth: () => 0,
+  doubleSpentDepth: () => 0,
 };
 
 /** Where our on-chain wallet and the operator's allowlist are, for destination checks. */
@@ -116,10 +123,14 @@ export function readySetup(state: ChannelState): ChannelSetup {
 }
 
 /** The `channel` fact block. */
-export function channelFacts(state: ChannelState, chain: ChainView): ChannelFactsT {
+export function channelFacts(ctx: Pick<OpContext, "state" | "chain" | "wallet">): ChannelFactsT {
+  const { state, chain } = ctx;
+  const wallet = ctx.wallet ?? EMPTY_WALLET;
   const s = state.setup;
   const e = state.enforcement;
   const outpoint = s?.fundingOutpoint;
+  const shutdown = fromHex(s?.holderShutdownScript ?? "");
+  const shutdownIndex = s?.holderShutdownWalletIndex ?? null;
   return {
     is_stub: state.stage === "stub",
     is_outbound: s?.isOutbound ?? false,
@@ -131,12 +142,17 @@ export function channelFacts(state: ChannelState, chain: ChainView): ChannelFact
     is_static_remotekey: s ? s.commitmentType !== "legacy" : false,
     holder_selected_contest_delay: s?.holderSelectedContestDelay ?? 0,
     counterparty_selected_contest_delay: s?.counterpartySelectedContestDelay ?? 0,
-    has_holder_shutdown_script: (s?.holderShutdownScript ?? "") !== "",
+    has_holder_shutdown_script: shutdown.length > 0,
+    holder_shutdown_script: s?.holderShutdownScript ?? "",
+    holder_shutdown_script_in_wallet: shutdown.length > 0 && shutdownIndex !== null &&
+      wallet.paysWallet(shutdown, shutdownIndex),
+    holder_shutdown_script_allowlisted: shutdown.length > 0 && wallet.allowlisted(shutdown),
     has_counterparty_shutdown_script: (s?.counterpartyShutdownScript ?? "") !== "",
     closed: e.closed,
     force_closed_number: e.forceClosedNumber ?? -1,
     funding_depth: outpoint ? chain.fundingDepth(outpoint) : 0,
     closing_depth: outpoint ? chain.closingDepth(outpoint) : 0,
+    funding_double_spent_depth: outpoint ? chain.doubleSpentDepth(outpoint) : 0,
   };
 }
 

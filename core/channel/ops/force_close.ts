@@ -52,7 +52,7 @@ export function signHolderCommitment(
     })
     : ctx.state;
   const facts: ForceCloseFactsT = {
-    channel: channelFacts(ctx.state, ctx.chain),
+    channel: channelFacts(ctx),
     state: stateFacts(e),
     holder_commitment: { number: n },
     force_close: { signs_current: signsCurrent, signs_pending: signsPending },

@@ -305,7 +305,7 @@ export function signHolderHtlcTx(
   return {
     kind: "sign_holder_htlc_tx",
     facts: {
-      channel: channelFacts(ctx.state, ctx.chain),
+      channel: channelFacts(ctx),
       state: stateFacts(e),
       chain: chainFacts(ctx.chain),
       request: { arithmetic_ok: true },
@@ -362,7 +362,7 @@ export function signCounterpartyHtlcTx(
   return {
     kind: "sign_counterparty_htlc_tx",
     facts: {
-      channel: channelFacts(ctx.state, ctx.chain),
+      channel: channelFacts(ctx),
       state: stateFacts(e),
       chain: chainFacts(ctx.chain),
       request: { arithmetic_ok: true },

@@ -32,7 +32,7 @@ export function getPerCommitmentPoint(
 ): OpOutcome<GetPointFactsT, Uint8Array> {
   needNumber(n, "commitment number");
   const facts: GetPointFactsT = {
-    channel: channelFacts(ctx.state, ctx.chain),
+    channel: channelFacts(ctx),
     state: stateFacts(ctx.state.enforcement),
     point: { number: n },
   };
@@ -92,7 +92,7 @@ export function revokeHolderCommitment(
     })
     : ctx.state;
   const facts: RevokeFactsT = {
-    channel: channelFacts(ctx.state, ctx.chain),
+    channel: channelFacts(ctx),
     state: stateFacts(e),
     revoke: {
       number: n,

@@ -81,7 +81,7 @@ export function validateCounterpartyRevocation(
     })
     : ctx.state;
   const facts: RevocationFactsT = {
-    channel: channelFacts(ctx.state, ctx.chain),
+    channel: channelFacts(ctx),
     state: stateFacts(e),
     revocation: { number: n, point_matches: pointMatches, secret_chains: chains },
   };

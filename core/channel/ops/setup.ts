@@ -49,7 +49,7 @@ export function setupChannel(
     : state;
   // Facts describe the proposed setup (for a conflicting retry: the proposed one, not the stored).
   const facts: SetupChannelFactsT = {
-    channel: channelFacts({ ...next, setup }, ctx.chain),
+    channel: channelFacts({ ...ctx, state: { ...next, setup } }),
     setup: { is_retry: isRetry, conflicts_stored: conflicts },
     request: { arithmetic_ok: initial.ok },
   };

@@ -255,7 +255,7 @@ export function signSplice(
     : 0n;
   const holderInfo = e.currentHolder?.info;
   const facts: SpliceKindFactsT = {
-    channel: channelFacts(ctx.state, ctx.chain),
+    channel: channelFacts(ctx),
     state: stateFacts(e),
     request: onchain.request,
     tx: onchain.tx,

@@ -365,7 +365,7 @@ function sweepKindFacts(s: SweepInputs): SweepKindFactsT {
     outputs,
   };
   return {
-    channel: channelFacts(s.ctx.state, s.ctx.chain),
+    channel: channelFacts(s.ctx),
     state: stateFacts(s.ctx.state.enforcement),
     chain: chainFacts(s.ctx.chain),
     request: { arithmetic_ok: !allKnown || inputTotal >= outputTotal },
