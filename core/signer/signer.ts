@@ -406,6 +406,55 @@ export class Signer<D extends Verdict = Verdict> {
     return this.#channelOp(id, (ctx) => signHolderCommitment(ctx, n));
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Second-level transactions, sweeps, closes
+
+  /** Our HTLC-success/timeout transaction on our own commitment. */
+  signHolderHtlcTx(id: ChannelId, request: HolderHtlcTxRequest): Promise<HolderHtlcSignature> {
+    return this.#channelOp(id, (ctx) => signHolderHtlcTx(ctx, request));
+  }
+
+  /** Our signature on the counterparty's HTLC transaction (CLN `sign_remote_htlc_tx`). */
+  signCounterpartyHtlcTx(
+    id: ChannelId,
+    request: CounterpartyHtlcTxRequest,
+  ): Promise<InputSignature> {
+    return this.#channelOp(id, (ctx) => signCounterpartyHtlcTx(ctx, request));
+  }
+
+  /** Sweep our delayed to_local output. */
+  signDelayedSweep(id: ChannelId, request: DelayedSweepRequest): Promise<InputSignature> {
+    return this.#channelOp(id, (ctx) => signDelayedSweep(ctx, request));
+  }
+
+  /** Claim an HTLC output of the counterparty's commitment. */
+  signCounterpartyHtlcSweep(
+    id: ChannelId,
+    request: CounterpartyHtlcSweepRequest,
+  ): Promise<InputSignature> {
+    return this.#channelOp(id, (ctx) => signCounterpartyHtlcSweep(ctx, request));
+  }
+
+  /** Sweep an output of a revoked counterparty commitment (justice). */
+  signJusticeSweep(id: ChannelId, request: JusticeSweepRequest): Promise<InputSignature> {
+    return this.#channelOp(id, (ctx) => signJusticeSweep(ctx, request));
+  }
+
+  /** Sign a cooperative close. */
+  signMutualClose(id: ChannelId, request: MutualCloseRequest): Promise<InputSignature> {
+    return this.#channelOp(id, (ctx) => signMutualClose(ctx, request));
+  }
+
+  /** Sign our funding input of a splice transaction. */
+  signSplice(id: ChannelId, request: SpliceRequest): Promise<InputSignature> {
+    return this.#channelOp(id, (ctx) => signSplice(ctx, request));
+  }
+
+  /** Sign our anchor input of a fee bump. */
+  signAnchorSpend(id: ChannelId, request: AnchorSpendRequest): Promise<InputSignature> {
+    return this.#channelOp(id, (ctx) => signAnchorSpend(ctx, request));
+  }
+
   /** The stored state of a channel (for `info`, tests and the crash test); undefined if none. */
   channelState(id: ChannelId): Promise<ChannelState | undefined> {
     return this.#serial(async () => (await this.#load(id))?.state);
