@@ -55,6 +55,25 @@ import {
   type NodeState,
   NodeStateSchema,
 } from "../node/state.ts";
+import {
+  type CounterpartyHtlcTxRequest,
+  type HolderHtlcSignature,
+  type HolderHtlcTxRequest,
+  signCounterpartyHtlcTx,
+  signHolderHtlcTx,
+} from "../channel/ops/htlc.ts";
+import {
+  type CounterpartyHtlcSweepRequest,
+  type DelayedSweepRequest,
+  type InputSignature,
+  type JusticeSweepRequest,
+  signCounterpartyHtlcSweep,
+  signDelayedSweep,
+  signJusticeSweep,
+} from "../channel/ops/sweep.ts";
+import { type MutualCloseRequest, signMutualClose } from "../channel/ops/close.ts";
+import { signSplice, type SpliceRequest } from "../channel/ops/splice.ts";
+import { type AnchorSpendRequest, signAnchorSpend } from "../channel/ops/anchor.ts";
 import type { NewChannelFactsT } from "../node/facts.ts";
 import { PolicyRefusal, RequestError } from "./errors.ts";
 
