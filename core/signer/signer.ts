@@ -97,6 +97,8 @@ export interface PolicyEngine<D extends Verdict = Verdict> {
   limitWrites(decision: D): StoreWrite[];
   /** Apply those records to the engine's memory once they are durable. */
   commitLimits(decision: D): void;
+  /** Load the limit windows from the store (once, at start). */
+  loadLimitState(store: Store): Promise<void>;
 }
 
 /** One audit-log entry: the decision on one request, without secrets. */
@@ -176,6 +178,7 @@ export class Signer<D extends Verdict = Verdict> {
 
   /** Open a signer over a store (loads the node state). */
   static async open<D extends Verdict>(options: SignerOptions<D>): Promise<Signer<D>> {
+    await options.policy.loadLimitState(options.store);
     const entry = await options.store.get(NODE_STATE_KEY);
     const node = entry === undefined
       ? { state: initialNodeState(), version: undefined }

@@ -31,6 +31,7 @@ function fakePolicy(refuse: (kind: string, facts: unknown) => boolean, temporary
     },
     limitWrites: (): StoreWrite[] => [],
     commitLimits: () => {},
+    loadLimitState: () => Promise.resolve(),
   };
   return { policy, seen };
 }
