@@ -9,6 +9,7 @@ import { FactRegistry } from "../../policy/registry.ts";
 import { CHANNEL_FACT_KINDS } from "../channel/facts.ts";
 import { ONCHAIN_FACT_KINDS } from "../channel/facts_onchain.ts";
 import { NODE_FACT_KINDS } from "../node/facts.ts";
+import { SIGN_FACT_KINDS, SIGN_KIND_DESCRIPTIONS } from "../node/facts_sign.ts";
 
 /** What each request kind is, for `policy explain` and error messages. */
 export const KIND_DESCRIPTIONS: Record<string, string> = {
@@ -28,12 +29,18 @@ export const KIND_DESCRIPTIONS: Record<string, string> = {
   sign_mutual_close: "sign a cooperative close",
   sign_splice: "sign our funding input of a splice transaction",
   sign_anchor_spend: "sign our anchor input of a fee bump",
+  ...SIGN_KIND_DESCRIPTIONS,
 };
 
 /** A registry with every kind the signer knows. */
 export function signerRegistry(): FactRegistry {
   const registry = new FactRegistry();
-  const all = { ...NODE_FACT_KINDS, ...CHANNEL_FACT_KINDS, ...ONCHAIN_FACT_KINDS };
+  const all = {
+    ...NODE_FACT_KINDS,
+    ...SIGN_FACT_KINDS,
+    ...CHANNEL_FACT_KINDS,
+    ...ONCHAIN_FACT_KINDS,
+  };
   for (const [kind, schema] of Object.entries(all)) {
     registry.registerKind(kind, schema, { description: KIND_DESCRIPTIONS[kind] ?? kind });
   }
