@@ -201,6 +201,43 @@ export const GetPointFacts = z.object({
   point: PointFacts,
 });
 
+/**
+ * One payment hash this commitment carries (or carried before), node-wide: the totals over every
+ * channel with this request applied (core/node/payments.ts). Filled in by the signer service,
+ * which sees all channels.
+ */
+export const PaymentFacts = z.object({
+  hash: bytes(),
+  /** Value arriving with this hash, over all channels, committed on both sides. */
+  incoming_msat: msat(),
+  /** Value leaving with this hash, over all channels. */
+  outgoing_msat: msat(),
+  /** {@link outgoing_msat} before this request. */
+  previous_outgoing_msat: msat(),
+  /** This request raises the outgoing value. */
+  outgoing_increased: z.boolean(),
+  /** We approved paying an invoice or keysend with this hash. */
+  invoiced: z.boolean(),
+  /** The approved amount (0 for an amountless invoice or none). */
+  invoice_amount_msat: msat(),
+  /** We issued an invoice for this hash (a payment to us). */
+  issued: z.boolean(),
+  /** The hash was seen before this request. */
+  known_before: z.boolean(),
+  has_incoming_cltv: z.boolean(),
+  /** Smallest expiry of the incoming HTLCs with this hash. */
+  incoming_cltv_min: blocks(),
+  has_outgoing_cltv: z.boolean(),
+  /** Largest expiry of the outgoing HTLCs with this hash. */
+  outgoing_cltv_max: blocks(),
+  /** The node showed us the preimage (LDK passes preimages; CLN does not). */
+  preimage_known: z.boolean(),
+  /** Smallest funding depth of the channels bringing value in (0 when unknown). */
+  incoming_min_funding_depth: blocks(),
+  /** A channel bringing value in is closed or closing. */
+  incoming_any_closed: z.boolean(),
+});
+
 /** `sign_counterparty_commitment` and `validate_holder_commitment`. */
 export const CommitmentKindFacts = z.object({
   channel: ChannelFacts,
@@ -210,6 +247,8 @@ export const CommitmentKindFacts = z.object({
   commitment: CommitmentFacts,
   holder_commitment: HolderCommitmentRef,
   point: PointFacts,
+  /** Every payment hash this commitment or its predecessor carries, node-wide. */
+  payments: z.array(PaymentFacts),
 });
 
 /** `revoke_holder_commitment`: releasing our secret for holder commitment `number`. */
@@ -274,6 +313,8 @@ export type StateFactsT = z.infer<typeof StateFacts>;
 export type CommitmentFactsT = z.infer<typeof CommitmentFacts>;
 /** See {@link CommitmentTxFacts}. */
 export type CommitmentTxFactsT = z.infer<typeof CommitmentTxFacts>;
+/** See {@link PaymentFacts}. */
+export type PaymentFactsT = z.infer<typeof PaymentFacts>;
 /** See {@link CommitmentKindFacts}. */
 export type CommitmentKindFactsT = z.infer<typeof CommitmentKindFacts>;
 /** See {@link SetupChannelFacts}. */

@@ -76,6 +76,10 @@ import { signSplice, type SpliceRequest } from "../channel/ops/splice.ts";
 import { type AnchorSpendRequest, signAnchorSpend } from "../channel/ops/anchor.ts";
 import type { NewChannelFactsT } from "../node/facts.ts";
 import { PolicyRefusal, RequestError } from "./errors.ts";
+import { PaymentBook } from "./payments.ts";
+
+/** Request kinds whose facts include the node-wide `payments` block. */
+const PAYMENT_KINDS = new Set(["sign_counterparty_commitment", "validate_holder_commitment"]);
 
 /** What the signer needs from a policy decision. */
 export interface Verdict {
@@ -158,13 +162,18 @@ export class Signer<D extends Verdict = Verdict> {
   #chain: ChainView;
   readonly #wallet: WalletView;
   #queue: Promise<unknown> = Promise.resolve();
-  readonly #channels = new Map<string, Loaded>();
+  readonly #channels: Map<string, Loaded>;
   readonly #channelKeys = new Map<string, ChannelKeys>();
   #node: { state: NodeState; version: number | undefined };
+  readonly #payments: PaymentBook;
 
   private constructor(
     options: SignerOptions<D>,
-    node: { state: NodeState; version: number | undefined },
+    loaded: {
+      node: { state: NodeState; version: number | undefined };
+      payments: PaymentBook;
+      channels: Map<string, Loaded>;
+    },
   ) {
     this.#keys = options.keys;
     this.#store = options.store;
@@ -173,17 +182,28 @@ export class Signer<D extends Verdict = Verdict> {
     this.#clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
     this.#chain = options.chain ?? UNTRACKED_CHAIN;
     this.#wallet = options.wallet ?? walletView(options.keys);
-    this.#node = node;
+    this.#node = loaded.node;
+    this.#payments = loaded.payments;
+    this.#channels = loaded.channels;
   }
 
-  /** Open a signer over a store (loads the node state). */
+  /** Open a signer over a store (loads the node state, the payment book and every channel). */
   static async open<D extends Verdict>(options: SignerOptions<D>): Promise<Signer<D>> {
     await options.policy.loadLimitState(options.store);
     const entry = await options.store.get(NODE_STATE_KEY);
     const node = entry === undefined
       ? { state: initialNodeState(), version: undefined }
       : { state: NodeStateSchema.parse(fromJson(entry.value)), version: entry.version };
-    return new Signer(options, node);
+    const channels = new Map<string, Loaded>();
+    for (const e of await options.store.list(CHANNEL_PREFIX)) {
+      const parsed = ChannelStateSchema.safeParse(fromJson(e.value));
+      if (!parsed.success) {
+        throw new RequestError("invariant", `stored state of ${e.key} is invalid`);
+      }
+      channels.set(e.key.slice(CHANNEL_PREFIX.length), { state: parsed.data, version: e.version });
+    }
+    const payments = await PaymentBook.load(options.store);
+    return new Signer(options, { node, payments, channels });
   }
 
   /** The node id. */
@@ -259,7 +279,11 @@ export class Signer<D extends Verdict = Verdict> {
   }
 
   /** The generic channel operation runner (module documentation, steps 1-7). */
-  #channelOp<F, R>(id: ChannelId, op: (ctx: OpContext) => OpOutcome<F, R>): Promise<R> {
+  #channelOp<F, R>(
+    id: ChannelId,
+    op: (ctx: OpContext) => OpOutcome<F, R>,
+    options: { preimages?: readonly Uint8Array[] } = {},
+  ): Promise<R> {
     return this.#serial(async () => {
       const loaded = await this.#loadActive(id);
       let outcome: OpOutcome<F, R>;
@@ -273,17 +297,32 @@ export class Signer<D extends Verdict = Verdict> {
       } catch (e) {
         throw asRequestError(e);
       }
-      const decision = await this.#decide(outcome.kind, outcome.facts, id.toHex());
+      const hex = id.toHex();
+      // Preimages are knowledge about the world, whatever this request's fate.
+      const preimages = this.#payments.preimageWrites(options.preimages ?? []);
+      this.#payments.commitPreimages(preimages.hashes);
+      let facts: unknown = outcome.facts;
+      const assessment = PAYMENT_KINDS.has(outcome.kind)
+        ? this.#payments.assess(hex, outcome.next, {
+          chain: this.#chain,
+          channelState: (other) => this.#channels.get(other)?.state,
+        })
+        : undefined;
+      if (assessment) facts = { ...(outcome.facts as object), payments: assessment.facts };
+      const decision = await this.#decide(outcome.kind, facts, hex);
       const next = decision.warnings.length > 0 && outcome.withWarnings
         ? outcome.withWarnings(decision.warnings.map((w) => w.rule))
         : outcome.next;
       const writes: StoreWrite[] = next === loaded.state
         ? []
         : [{ key: channelKey(id), value: toJson(next), version: loaded.version + 1 }];
+      if (assessment) writes.push(...this.#payments.viewWrites(hex, assessment));
+      writes.push(...preimages.writes);
       await this.#commit(decision, writes);
-      if (writes.length > 0) {
-        this.#channels.set(id.toHex(), { state: next, version: loaded.version + 1 });
+      if (next !== loaded.state) {
+        this.#channels.set(hex, { state: next, version: loaded.version + 1 });
       }
+      if (assessment) this.#payments.commitViews(hex, assessment);
       try {
         return outcome.release();
       } catch (e) {
@@ -412,7 +451,9 @@ export class Signer<D extends Verdict = Verdict> {
     id: ChannelId,
     request: CounterpartyCommitmentRequest,
   ): Promise<CommitmentSignatures> {
-    return this.#channelOp(id, (ctx) => signCounterpartyCommitment(ctx, request));
+    return this.#channelOp(id, (ctx) => signCounterpartyCommitment(ctx, request), {
+      preimages: request.preimages,
+    });
   }
 
   /** Validate the counterparty's signatures on our next commitment. */
@@ -420,7 +461,9 @@ export class Signer<D extends Verdict = Verdict> {
     id: ChannelId,
     request: HolderCommitmentRequest,
   ): Promise<HolderValidation> {
-    return this.#channelOp(id, (ctx) => validateHolderCommitment(ctx, request));
+    return this.#channelOp(id, (ctx) => validateHolderCommitment(ctx, request), {
+      preimages: request.preimages,
+    });
   }
 
   /** Sign our current commitment for a unilateral close. */

@@ -71,6 +71,11 @@ export interface CommitmentRequest {
   values?: { toBroadcasterSat: bigint; toCountersignatorySat: bigint };
   /** Phase 1: the node's transaction. Either this or `values` (or both) must be given. */
   tx?: NodeCommitmentTx;
+  /**
+   * Payment preimages the node shows with the request (LDK passes the preimages of HTLCs settled
+   * in this commitment). Only their hashes are kept, as evidence that a payment settled.
+   */
+  preimages?: Uint8Array[];
 }
 
 /** `sign_counterparty_commitment`: the peer's per-commitment point comes with the request. */
@@ -278,6 +283,8 @@ function commitmentKindFacts(f: FactInputs): CommitmentKindFactsT {
         : Math.max(0, f.ctx.state.enforcement.nextHolderCommitNum - 1),
     },
     point: { number: holderIsBroadcaster ? info.number : 0 },
+    // Node-wide: the signer service, which sees every channel, fills this in.
+    payments: [],
   };
 }
 

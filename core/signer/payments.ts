@@ -1,0 +1,264 @@
+/**
+ * The signer's book of payments: every channel's per-hash view (persisted under
+ * `node/payments/<channel>`), the payments we approved to send (`node/invoice/<hash>`), the
+ * invoices we issued (`node/issued/<hash>`) and the payment hashes whose preimage the node showed
+ * us (`node/preimage/<hash>`, the hash only). From it the signer computes the `payments` facts of
+ * every commitment request: node-wide totals per hash with the request applied.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { sha256 } from "../crypto/mod.ts";
+import { toHex } from "../bytes.ts";
+import { fromJson, toJson } from "../store/json.ts";
+import type { Store, StoreWrite } from "../store/types.ts";
+import type { PaymentFactsT } from "../channel/facts.ts";
+import type { ChainView } from "../channel/ops/context.ts";
+import type { ChannelState } from "../channel/types.ts";
+import {
+  type ChannelPayments,
+  channelPayments,
+  paymentTotals,
+  samePayments,
+} from "../node/payments.ts";
+
+/** Store prefixes of the payment book. */
+export const PAYMENT_KEYS = {
+  views: "node/payments/",
+  invoices: "node/invoice/",
+  issued: "node/issued/",
+  preimages: "node/preimage/",
+} as const;
+
+const ViewSchema = z.object({
+  outgoingMsat: z.bigint(),
+  incomingMsat: z.bigint(),
+  incomingCltvMin: z.number().int(),
+  outgoingCltvMax: z.number().int(),
+});
+const ViewsSchema = z.record(z.string(), ViewSchema);
+
+/** A payment we approved to send: an invoice or a keysend (preapprove_invoice / _keysend). */
+export const ApprovedPaymentSchema = z.object({
+  kind: z.enum(["invoice", "keysend"]),
+  paymentHash: z.string(),
+  /** The amount approved (0 for an amountless invoice). */
+  amountMsat: z.bigint(),
+  /** The payee's node id (hex), when known. */
+  payee: z.string(),
+  /** When it was approved (unix seconds). */
+  approvedAt: z.number().int(),
+  /** When it expires (unix seconds). */
+  expiresAt: z.number().int(),
+  /** SHA-256 of the invoice string (empty for keysends): the same hash with another invoice is a conflict. */
+  invoiceHash: z.string(),
+});
+
+/** See {@link ApprovedPaymentSchema}. */
+export type ApprovedPayment = z.infer<typeof ApprovedPaymentSchema>;
+
+interface Versioned<T> {
+  value: T;
+  version: number;
+}
+
+/** The latest commitments of a channel: ours (pending, else current) and the peer's. */
+export function latestCommitments(state: ChannelState): Parameters<typeof channelPayments>[0] {
+  const e = state.enforcement;
+  return {
+    holder: e.pendingHolder?.info ?? e.currentHolder?.info ?? null,
+    counterparty: e.currentCounterparty,
+  };
+}
+
+/** The result of {@link PaymentBook.assess}. */
+export interface PaymentAssessment {
+  /** The `payments` facts. */
+  facts: PaymentFactsT[];
+  /** The channel's views after the request. */
+  views: ChannelPayments;
+  /** Whether they differ from the stored ones. */
+  changed: boolean;
+}
+
+/** See the module documentation. */
+export class PaymentBook {
+  readonly #views = new Map<string, Versioned<ChannelPayments>>();
+  readonly #approved = new Map<string, Versioned<ApprovedPayment>>();
+  readonly #issued = new Set<string>();
+  readonly #preimages = new Set<string>();
+
+  private constructor() {}
+
+  /** Load the book from the store. */
+  static async load(store: Store): Promise<PaymentBook> {
+    const book = new PaymentBook();
+    for (const e of await store.list(PAYMENT_KEYS.views)) {
+      const views = ViewsSchema.parse(fromJson(e.value));
+      book.#views.set(e.key.slice(PAYMENT_KEYS.views.length), { value: views, version: e.version });
+    }
+    for (const e of await store.list(PAYMENT_KEYS.invoices)) {
+      const p = ApprovedPaymentSchema.parse(fromJson(e.value));
+      book.#approved.set(p.paymentHash, { value: p, version: e.version });
+    }
+    for (const e of await store.list(PAYMENT_KEYS.issued)) {
+      book.#issued.add(e.key.slice(PAYMENT_KEYS.issued.length));
+    }
+    for (const e of await store.list(PAYMENT_KEYS.preimages)) {
+      book.#preimages.add(e.key.slice(PAYMENT_KEYS.preimages.length));
+    }
+    return book;
+  }
+
+  /** The approved payment for a hash, if any. */
+  approved(hash: string): ApprovedPayment | undefined {
+    return this.#approved.get(hash)?.value;
+  }
+
+  /**
+   * The payment facts of a commitment request on channel `channel` whose state after the request
+   * would be `next`. `channels` resolves other channels' states (for depth and closed facts).
+   */
+  assess(
+    channel: string,
+    next: ChannelState,
+    ctx: { chain: ChainView; channelState(id: string): ChannelState | undefined },
+  ): PaymentAssessment {
+    const stored = Object.fromEntries(
+      [...this.#views].map(([k, v]) => [k, v.value] as const),
+    );
+    const before = stored[channel] ?? {};
+    const views = channelPayments(latestCommitments(next));
+    const after = paymentTotals(stored, { channel, views });
+    const previous = paymentTotals(stored, { channel, views: before });
+    const facts: PaymentFactsT[] = [];
+    for (const [hash, t] of [...after].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const prev = previous.get(hash);
+      const approved = this.#approved.get(hash)?.value;
+      let minDepth = Infinity;
+      let anyClosed = false;
+      for (const id of t.incomingChannels) {
+        const s = id === channel ? next : ctx.channelState(id);
+        const outpoint = s?.setup?.fundingOutpoint;
+        minDepth = Math.min(minDepth, outpoint ? ctx.chain.fundingDepth(outpoint) : 0);
+        anyClosed ||= s?.enforcement.closed ?? false;
+      }
+      facts.push({
+        hash,
+        incoming_msat: t.incomingMsat,
+        outgoing_msat: t.outgoingMsat,
+        previous_outgoing_msat: prev?.outgoingMsat ?? 0n,
+        outgoing_increased: t.outgoingMsat > (prev?.outgoingMsat ?? 0n),
+        invoiced: approved !== undefined,
+        invoice_amount_msat: approved?.amountMsat ?? 0n,
+        issued: this.#issued.has(hash),
+        known_before: this.#known(hash, channel, before),
+        has_incoming_cltv: t.incomingMsat > 0n,
+        incoming_cltv_min: t.incomingCltvMin,
+        has_outgoing_cltv: t.outgoingMsat > 0n,
+        outgoing_cltv_max: t.outgoingCltvMax,
+        preimage_known: this.#preimages.has(hash),
+        incoming_min_funding_depth: minDepth === Infinity ? 0 : minDepth,
+        incoming_any_closed: anyClosed,
+      });
+    }
+    return { facts, views, changed: !samePayments(before, views) };
+  }
+
+  #known(hash: string, channel: string, before: ChannelPayments): boolean {
+    if (before[hash] !== undefined || this.#approved.has(hash) || this.#issued.has(hash)) {
+      return true;
+    }
+    for (const [id, v] of this.#views) {
+      if (id !== channel && v.value[hash] !== undefined) return true;
+    }
+    return false;
+  }
+
+  /** The writes persisting `views` for `channel` (empty when unchanged). */
+  viewWrites(channel: string, assessment: PaymentAssessment): StoreWrite[] {
+    if (!assessment.changed) return [];
+    const stored = this.#views.get(channel);
+    return [{
+      key: PAYMENT_KEYS.views + channel,
+      value: toJson(assessment.views),
+      version: stored === undefined ? 0 : stored.version + 1,
+    }];
+  }
+
+  /** Apply {@link PaymentBook.viewWrites} to memory once they are durable. */
+  commitViews(channel: string, assessment: PaymentAssessment): void {
+    if (!assessment.changed) return;
+    const stored = this.#views.get(channel);
+    this.#views.set(channel, {
+      value: assessment.views,
+      version: stored === undefined ? 0 : stored.version + 1,
+    });
+  }
+
+  /**
+   * Record preimages the node showed us (LDK passes them with commitments): only their hashes
+   * are kept. Returns the writes for the hashes not yet known.
+   */
+  preimageWrites(preimages: readonly Uint8Array[]): { writes: StoreWrite[]; hashes: string[] } {
+    const hashes = preimages
+      .filter((p) => p instanceof Uint8Array && p.length === 32)
+      .map((p) => toHex(sha256(p)))
+      .filter((h, i, all) => !this.#preimages.has(h) && all.indexOf(h) === i);
+    return {
+      hashes,
+      writes: hashes.map((h) => ({ key: PAYMENT_KEYS.preimages + h, value: "true", version: 0 })),
+    };
+  }
+
+  /** Apply {@link PaymentBook.preimageWrites} to memory once durable. */
+  commitPreimages(hashes: readonly string[]): void {
+    for (const h of hashes) this.#preimages.add(h);
+  }
+
+  /** Whether we issued an invoice for `hash`. */
+  isIssued(hash: string): boolean {
+    return this.#issued.has(hash);
+  }
+
+  /** The writes recording an issued invoice. */
+  issuedWrites(hash: string, record: unknown): StoreWrite[] {
+    return this.#issued.has(hash)
+      ? []
+      : [{ key: PAYMENT_KEYS.issued + hash, value: toJson(record), version: 0 }];
+  }
+
+  /** Apply {@link PaymentBook.issuedWrites} once durable. */
+  commitIssued(hash: string): void {
+    this.#issued.add(hash);
+  }
+
+  /** The writes recording an approved payment (replacing an older one for the hash). */
+  approvedWrites(payment: ApprovedPayment): StoreWrite[] {
+    const stored = this.#approved.get(payment.paymentHash);
+    return [{
+      key: PAYMENT_KEYS.invoices + payment.paymentHash,
+      value: toJson(payment),
+      version: stored === undefined ? 0 : stored.version + 1,
+    }];
+  }
+
+  /** Apply {@link PaymentBook.approvedWrites} once durable. */
+  commitApproved(payment: ApprovedPayment): void {
+    const stored = this.#approved.get(payment.paymentHash);
+    this.#approved.set(payment.paymentHash, {
+      value: payment,
+      version: stored === undefined ? 0 : stored.version + 1,
+    });
+  }
+
+  /** Number of approved payments on record. */
+  get approvedCount(): number {
+    return this.#approved.size;
+  }
+
+  /** Number of issued invoices on record. */
+  get issuedCount(): number {
+    return this.#issued.size;
+  }
+}
