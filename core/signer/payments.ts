@@ -15,6 +15,7 @@ import type { Store, StoreWrite } from "../store/types.ts";
 import type { PaymentFactsT } from "../channel/facts.ts";
 import type { ChainView } from "../channel/ops/context.ts";
 import type { ChannelState } from "../channel/types.ts";
+import { type IssuedInvoice, IssuedInvoiceSchema } from "../node/sign_context.ts";
 import {
   type ChannelPayments,
   channelPayments,
@@ -85,7 +86,7 @@ export interface PaymentAssessment {
 export class PaymentBook {
   readonly #views = new Map<string, Versioned<ChannelPayments>>();
   readonly #approved = new Map<string, Versioned<ApprovedPayment>>();
-  readonly #issued = new Set<string>();
+  readonly #issued = new Map<string, IssuedInvoice>();
   readonly #preimages = new Set<string>();
 
   private constructor() {}
@@ -102,7 +103,8 @@ export class PaymentBook {
       book.#approved.set(p.paymentHash, { value: p, version: e.version });
     }
     for (const e of await store.list(PAYMENT_KEYS.issued)) {
-      book.#issued.add(e.key.slice(PAYMENT_KEYS.issued.length));
+      const record = IssuedInvoiceSchema.parse(fromJson(e.value));
+      book.#issued.set(e.key.slice(PAYMENT_KEYS.issued.length), record);
     }
     for (const e of await store.list(PAYMENT_KEYS.preimages)) {
       book.#preimages.add(e.key.slice(PAYMENT_KEYS.preimages.length));
@@ -216,21 +218,21 @@ export class PaymentBook {
     for (const h of hashes) this.#preimages.add(h);
   }
 
-  /** Whether we issued an invoice for `hash`. */
-  isIssued(hash: string): boolean {
-    return this.#issued.has(hash);
+  /** The invoice we issued for `hash`, if any. */
+  issued(hash: string): IssuedInvoice | undefined {
+    return this.#issued.get(hash);
   }
 
-  /** The writes recording an issued invoice. */
-  issuedWrites(hash: string, record: unknown): StoreWrite[] {
-    return this.#issued.has(hash)
+  /** The writes recording an issued invoice (none when one is already recorded for its hash). */
+  issuedWrites(record: IssuedInvoice): StoreWrite[] {
+    return this.#issued.has(record.paymentHash)
       ? []
-      : [{ key: PAYMENT_KEYS.issued + hash, value: toJson(record), version: 0 }];
+      : [{ key: PAYMENT_KEYS.issued + record.paymentHash, value: toJson(record), version: 0 }];
   }
 
   /** Apply {@link PaymentBook.issuedWrites} once durable. */
-  commitIssued(hash: string): void {
-    this.#issued.add(hash);
+  commitIssued(record: IssuedInvoice): void {
+    if (!this.#issued.has(record.paymentHash)) this.#issued.set(record.paymentHash, record);
   }
 
   /** The writes recording an approved payment (replacing an older one for the hash). */

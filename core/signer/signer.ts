@@ -14,8 +14,8 @@
  *
  * @module
  */
-import { toHex } from "../bytes.ts";
-import type { ChannelId, ChannelKeys, NodeKeys } from "../keys/types.ts";
+import { bytesToBigInt, fromHex, reverse, toHex } from "../bytes.ts";
+import { ChannelId, type ChannelKeys, type NodeKeys } from "../keys/types.ts";
 import { fromJson, toJson } from "../store/json.ts";
 import type { Store, StoreWrite } from "../store/types.ts";
 import { type ChannelSetup, type ChannelState, ChannelStateSchema } from "../channel/types.ts";
@@ -76,6 +76,46 @@ import { signSplice, type SpliceRequest } from "../channel/ops/splice.ts";
 import { type AnchorSpendRequest, signAnchorSpend } from "../channel/ops/anchor.ts";
 import type { NewChannelFactsT } from "../node/facts.ts";
 import { PolicyRefusal, RequestError } from "./errors.ts";
+import {
+  type KnownChannel,
+  type NodeOpOutcome,
+  NodeRequestError,
+  type NodeSignContext,
+} from "../node/sign_context.ts";
+import {
+  type ChannelAnnouncementSignatures,
+  parseChannelAnnouncement,
+  signChannelAnnouncement,
+  type SignChannelAnnouncementRequestT,
+  signChannelUpdate,
+  type SignChannelUpdateRequestT,
+  signGossipMessage,
+  type SignGossipMessageRequestT,
+  signNodeAnnouncement,
+  type SignNodeAnnouncementRequestT,
+} from "../node/gossip.ts";
+import { signInvoice, type SignInvoiceRequestT } from "../node/invoice.ts";
+import { signMessage, type SignMessageRequestT } from "../node/message.ts";
+import { ecdh, type EcdhRequestT } from "../node/ecdh.ts";
+import {
+  checkPubkey,
+  type CheckPubkeyRequestT,
+  deriveSecret,
+  type DeriveSecretRequestT,
+  getSecureRandomBytes,
+} from "../node/secrets.ts";
+import {
+  signBolt12,
+  type SignBolt12RequestT,
+  signBolt12V2,
+  type SignBolt12V2RequestT,
+} from "../node/bolt12.ts";
+import {
+  getHeartbeat,
+  type GetHeartbeatRequestT,
+  type SignedHeartbeat,
+} from "../node/heartbeat.ts";
+import type { RecoverableSignature } from "../crypto/mod.ts";
 import { PaymentBook } from "./payments.ts";
 
 /** Request kinds whose facts include the node-wide `payments` block. */
@@ -147,6 +187,8 @@ interface Loaded {
 }
 
 const CHANNEL_PREFIX = "channel/";
+/** Short channel ids of announced channels: `node/scid/<scid>` holds the channel id (hex). */
+const SCID_PREFIX = "node/scid/";
 
 function channelKey(id: ChannelId): string {
   return CHANNEL_PREFIX + id.toHex();
@@ -166,6 +208,7 @@ export class Signer<D extends Verdict = Verdict> {
   readonly #channelKeys = new Map<string, ChannelKeys>();
   #node: { state: NodeState; version: number | undefined };
   readonly #payments: PaymentBook;
+  readonly #scids: Map<bigint, string>;
 
   private constructor(
     options: SignerOptions<D>,
@@ -173,6 +216,7 @@ export class Signer<D extends Verdict = Verdict> {
       node: { state: NodeState; version: number | undefined };
       payments: PaymentBook;
       channels: Map<string, Loaded>;
+      scids: Map<bigint, string>;
     },
   ) {
     this.#keys = options.keys;
@@ -185,6 +229,7 @@ export class Signer<D extends Verdict = Verdict> {
     this.#node = loaded.node;
     this.#payments = loaded.payments;
     this.#channels = loaded.channels;
+    this.#scids = loaded.scids;
   }
 
   /** Open a signer over a store (loads the node state, the payment book and every channel). */
@@ -203,7 +248,11 @@ export class Signer<D extends Verdict = Verdict> {
       channels.set(e.key.slice(CHANNEL_PREFIX.length), { state: parsed.data, version: e.version });
     }
     const payments = await PaymentBook.load(options.store);
-    return new Signer(options, { node, payments, channels });
+    const scids = new Map<bigint, string>();
+    for (const e of await options.store.list(SCID_PREFIX)) {
+      scids.set(BigInt(e.key.slice(SCID_PREFIX.length)), JSON.parse(e.value) as string);
+    }
+    return new Signer(options, { node, payments, channels, scids });
   }
 
   /** The node id. */
@@ -520,6 +569,181 @@ export class Signer<D extends Verdict = Verdict> {
     return this.#channelOp(id, (ctx) => signAnchorSpend(ctx, request));
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Node-level operations
+
+  #nodeContext(): NodeSignContext {
+    return {
+      keys: this.#keys,
+      now: this.#clock(),
+      channelByScid: (scid) => {
+        const hex = this.#scids.get(scid);
+        const loaded = hex === undefined ? undefined : this.#channels.get(hex);
+        if (hex === undefined || loaded === undefined) return undefined;
+        return this.#knownChannel(hex, loaded.state);
+      },
+      issuedInvoice: (hash) => this.#payments.issued(hash),
+    };
+  }
+
+  #knownChannel(hex: string, state: ChannelState): KnownChannel {
+    const id = channelIdOf(hex);
+    return {
+      peerId: id.peerId ?? new Uint8Array(33),
+      holderFundingPubkey: this.#keysOf(id).fundingPubkey,
+      setup: state.setup,
+      closed: state.enforcement.closed,
+    };
+  }
+
+  /**
+   * The generic node operation runner: like the channel runner, with optional state effects
+   * (`writes`, applied to memory by `commit` once durable).
+   */
+  #nodeOp<F, R, N>(
+    run: (ctx: NodeSignContext) => NodeOpOutcome<F, R, N>,
+    effects?: (next: N) => { writes: StoreWrite[]; commit(): void },
+  ): Promise<R> {
+    return this.#serial(async () => {
+      let outcome: NodeOpOutcome<F, R, N>;
+      try {
+        outcome = run(this.#nodeContext());
+      } catch (e) {
+        throw asRequestError(e);
+      }
+      const decision = await this.#decide(outcome.kind, outcome.facts, undefined);
+      const effect = effects?.(outcome.next);
+      await this.#commit(decision, effect?.writes ?? []);
+      effect?.commit();
+      try {
+        return outcome.release();
+      } catch (e) {
+        throw asRequestError(e);
+      }
+    });
+  }
+
+  /** ECDH with the node key (CLN 1). */
+  ecdh(request: EcdhRequestT): Promise<Uint8Array> {
+    return this.#nodeOp((ctx) => ecdh(ctx, request));
+  }
+
+  /** Sign a BOLT-11 invoice we issue (CLN 8); remembers it as issued. */
+  signInvoice(request: SignInvoiceRequestT): Promise<RecoverableSignature> {
+    return this.#nodeOp((ctx) => signInvoice(ctx, request), (next) => {
+      const record = next.issuedInvoice;
+      if (record === null) return { writes: [], commit: () => {} };
+      return {
+        writes: this.#payments.issuedWrites(record),
+        commit: () => this.#payments.commitIssued(record),
+      };
+    });
+  }
+
+  /** Sign a "Lightning Signed Message:" (CLN 23). */
+  signMessage(request: SignMessageRequestT): Promise<RecoverableSignature> {
+    return this.#nodeOp((ctx) => signMessage(ctx, request));
+  }
+
+  /** Sign our node announcement (CLN 6). */
+  signNodeAnnouncement(request: SignNodeAnnouncementRequestT): Promise<Uint8Array> {
+    return this.#nodeOp((ctx) => signNodeAnnouncement(ctx, request));
+  }
+
+  /** Sign a channel update of one of our channels (CLN 3): the update with our signature. */
+  signChannelUpdate(request: SignChannelUpdateRequestT): Promise<Uint8Array> {
+    return this.#nodeOp((ctx) => signChannelUpdate(ctx, request));
+  }
+
+  /** Sign an unsigned gossip message (VLS 1006, LDK's NodeSigner). */
+  signGossipMessage(request: SignGossipMessageRequestT): Promise<Uint8Array> {
+    return this.#nodeOp<unknown, Uint8Array, null>((ctx) => signGossipMessage(ctx, request));
+  }
+
+  /**
+   * Sign a channel announcement of channel `id` with the node key and its funding key (CLN 2/4,
+   * LDK `sign_channel_announcement_with_funding_key`); remembers its short channel id.
+   */
+  signChannelAnnouncement(
+    id: ChannelId,
+    request: SignChannelAnnouncementRequestT,
+  ): Promise<ChannelAnnouncementSignatures> {
+    return this.#serial(async () => {
+      const loaded = await this.#loadActive(id);
+      const hex = id.toHex();
+      let scid: bigint;
+      try {
+        scid = parseChannelAnnouncement(request.announcement).shortChannelId;
+      } catch (e) {
+        throw asRequestError(e);
+      }
+      const known = this.#knownChannel(hex, loaded.state);
+      let outcome;
+      try {
+        outcome = signChannelAnnouncement({
+          ...this.#nodeContext(),
+          channel: { ...known, keys: this.#keysOf(id) },
+        }, request);
+      } catch (e) {
+        throw asRequestError(e);
+      }
+      const decision = await this.#decide(outcome.kind, outcome.facts, hex);
+      const fresh = this.#scids.get(scid) !== hex;
+      const writes: StoreWrite[] = fresh && !this.#scids.has(scid)
+        ? [{ key: SCID_PREFIX + scid.toString(), value: JSON.stringify(hex), version: 0 }]
+        : [];
+      await this.#commit(decision, writes);
+      if (writes.length > 0) this.#scids.set(scid, hex);
+      try {
+        return outcome.release();
+      } catch (e) {
+        throw asRequestError(e);
+      }
+    });
+  }
+
+  /** A BOLT-12 signature with the bolt12 or node key (CLN 25). */
+  signBolt12(request: SignBolt12RequestT): Promise<Uint8Array> {
+    return this.#nodeOp((ctx) => signBolt12(ctx, request));
+  }
+
+  /** A BOLT-12 signature with the alias key of `derive_secret(info)` (CLN 41). */
+  signBolt12V2(request: SignBolt12V2RequestT): Promise<Uint8Array> {
+    return this.#nodeOp((ctx) => signBolt12V2(ctx, request));
+  }
+
+  /** A named secret derived from the seed (CLN 27). */
+  deriveSecret(request: DeriveSecretRequestT): Promise<Uint8Array> {
+    return this.#nodeOp((ctx) => deriveSecret(ctx, request));
+  }
+
+  /** Whether `pubkey` is our wallet key `index` (CLN 28); public, no decision. */
+  checkPubkey(request: CheckPubkeyRequestT): Promise<boolean> {
+    return this.#serial(() => {
+      try {
+        return Promise.resolve(checkPubkey(this.#nodeContext(), request));
+      } catch (e) {
+        return Promise.reject(asRequestError(e));
+      }
+    });
+  }
+
+  /** 32 bytes from the system's secure random generator (VLS 1036). */
+  secureRandomBytes(): Promise<Uint8Array> {
+    return Promise.resolve(getSecureRandomBytes());
+  }
+
+  /** A signed heartbeat for the given chain tip (VLS 2008). */
+  heartbeat(request: GetHeartbeatRequestT): Promise<SignedHeartbeat> {
+    return this.#serial(() => {
+      try {
+        return Promise.resolve(getHeartbeat(this.#nodeContext(), request));
+      } catch (e) {
+        return Promise.reject(asRequestError(e));
+      }
+    });
+  }
+
   /** The stored state of a channel (for `info`, tests and the crash test); undefined if none. */
   channelState(id: ChannelId): Promise<ChannelState | undefined> {
     return this.#serial(async () => (await this.#load(id))?.state);
@@ -533,5 +757,20 @@ export class Signer<D extends Verdict = Verdict> {
 
 function asRequestError(e: unknown): Error {
   if (e instanceof ChannelRequestError) return new RequestError(e.code, e.message);
+  if (e instanceof NodeRequestError) return new RequestError(e.code, e.message);
+  if (e instanceof Error && /Error$/.test(e.name) && e.name !== "Error") {
+    // Typed parse errors of the operations (BOLT-11, gossip, PSBT...): a malformed request.
+    return new RequestError("malformed", e.message);
+  }
   return e instanceof Error ? e : new Error(String(e));
+}
+
+/** The channel id stored as hex: 41 bytes are CLN's (peer, dbid), 32 bytes LDK's keys id. */
+export function channelIdOf(hex: string): ChannelId {
+  const b = fromHex(hex);
+  if (b.length === 41) {
+    return ChannelId.fromPeerDbid(b.subarray(0, 33), bytesToBigInt(reverse(b.subarray(33))));
+  }
+  if (b.length === 32) return ChannelId.fromKeysId(b);
+  return ChannelId.fromBytes(b);
 }

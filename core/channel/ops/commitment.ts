@@ -28,6 +28,7 @@ import { isAnchors, rebuildCommitment, type RebuiltCommitment } from "../rebuild
 import { holderPoint, sameInfo, sortHtlcs } from "../state.ts";
 import type { ChannelSetup, CommitmentInfo, HtlcInfo, SignedHolderCommitment } from "../types.ts";
 import { compareCommitmentTx, decodeCommitmentValues, rebuiltTxFacts } from "../decode.ts";
+import { feerateOf } from "./sweep.ts";
 import {
   chainFacts,
   channelFacts,
@@ -179,14 +180,6 @@ function holderClaimSat(info: CommitmentInfo, holderIsBroadcaster: boolean): big
 
 function htlcKey(h: HtlcInfo): string {
   return `${h.offered}:${h.amountMsat}:${h.paymentHash}:${h.cltvExpiry}`;
-}
-
-/** Ceiling of `fee * 1000 / weight` (VLS `estimate_feerate_per_kw`). */
-function feerateOf(feeSat: bigint, weight: number): number {
-  if (weight <= 0 || feeSat <= 0n) return 0;
-  const w = BigInt(weight);
-  const r = (feeSat * 1000n + w - 1n) / w;
-  return r > 0xffffffffn ? 0xffffffff : Number(r);
 }
 
 interface FactInputs {

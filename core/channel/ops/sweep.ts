@@ -192,11 +192,13 @@ export function destinationFacts(
   };
 }
 
-/** Ceiling of `fee * 1000 / weight` (rules-spec.md §1.1, VLS `estimate_feerate_per_kw`). */
+/** The feerate a fee implies at a weight (VLS `estimate_feerate_per_kw`, rules-spec §1.1). */
 export function feerateOf(feeSat: bigint, weight: number): number {
   if (weight <= 0 || feeSat <= 0n) return 0;
-  const w = BigInt(weight);
-  const r = (feeSat * 1000n + w - 1n) / w;
+  // VLS `estimate_feerate_per_kw`: the highest feerate whose fee at this weight, rounded down as
+  // BOLT #3 does (`feerate * weight / 1000`), is this fee. An honest 253 sat/kw HTLC transaction
+  // (fee 167 sat at weight 663) gives 253, where the plain ceiling would give 252.
+  const r = (feeSat * 1000n + 999n) / BigInt(weight);
   return r > 0xffffffffn ? 0xffffffff : Number(r);
 }
 

@@ -69,8 +69,8 @@ Deno.test("mutual close: the node's closing tx is recognised and both sides' sig
     to_holder_sat: 699_000n,
     to_counterparty_sat: 300_000n,
     fee_sat: 1000n,
-    // 1000 sat over 113 * 4 + 222 = 674 weight units, rounded up.
-    feerate_per_kw: 1484,
+    // 1000 sat over 113 * 4 + 222 = 674 weight units: the highest feerate giving that fee.
+    feerate_per_kw: 1485,
     holder_output: {
       present: true,
       script: toHex(walletScript(3)),

@@ -77,8 +77,9 @@ Deno.test("holder HTLC tx: honest requests give the expected facts and verifying
         expected_to_self_delay: 6,
         revocation_pubkey_ok: true,
         delayed_pubkey_ok: true,
-        // 663 or 703 sat over 663 or 703 weight units: exactly the commitment's 1000 per kw.
-        feerate_per_kw: anchors ? 0 : 1000,
+        // 663 or 703 sat over 663 or 703 weight units: 1001 is the highest feerate that gives
+        // that fee when rounded down (the commitment's 1000 per kw gives it too).
+        feerate_per_kw: anchors ? 0 : 1001,
         sighash_ok: true,
         redeemscript_ok: true,
         matches_rebuild: true,

@@ -91,7 +91,7 @@ Deno.test("delayed sweep: our to_local after the CSV delay, to our wallet", () =
     output_total_sat: value - 500n,
     all_input_amounts_known: true,
     // 500 sat over 82 * 4 + 2 + (1 + 74 + 1 + 1 + 75) = 482 weight units, rounded up.
-    feerate_per_kw: 1038,
+    feerate_per_kw: 1039,
     required_csv: 6,
     sequence_ok: true,
     wallet_lookup_ok: true,
