@@ -27,7 +27,25 @@ export const NewChannelFacts = z.object({
 /** See {@link NewChannelFacts}. */
 export type NewChannelFactsT = z.infer<typeof NewChannelFacts>;
 
+/** `add_block`: a block header fed by the node (VLS `AddBlock`). */
+export const AddBlockFacts = z.object({
+  block: z.object({
+    /** The header extends our tip (or is the first one fed: a checkpoint). */
+    links: z.boolean(),
+    /** The header's hash meets the target its `bits` claim. */
+    pow_ok: z.boolean(),
+    /** The block's height. */
+    height: z.number().int().meta({ unit: "blocks" }),
+    /** The node sent a TXOO proof with it (Warden does not verify TXOO proofs). */
+    proof_present: z.boolean(),
+  }),
+});
+
+/** See {@link AddBlockFacts}. */
+export type AddBlockFactsT = z.infer<typeof AddBlockFacts>;
+
 /** The node kinds of this module and their schemas. */
 export const NODE_FACT_KINDS = {
   new_channel: NewChannelFacts,
+  add_block: AddBlockFacts,
 } as const;

@@ -14,6 +14,7 @@ import { SIGN_FACT_KINDS, SIGN_KIND_DESCRIPTIONS } from "../node/facts_sign.ts";
 /** What each request kind is, for `policy explain` and error messages. */
 export const KIND_DESCRIPTIONS: Record<string, string> = {
   new_channel: "create a channel stub (CLN new_channel, LDK derive_channel_signer)",
+  add_block: "extend the signer's view of the chain by one block (VLS AddBlock)",
   setup_channel: "fix a channel's negotiated parameters",
   get_per_commitment_point: "hand out our per-commitment point n",
   sign_counterparty_commitment: "sign the peer's next commitment (we send commitment_signed)",

@@ -25,7 +25,6 @@ import {
   ChannelRequestError,
   type OpContext,
   type OpOutcome,
-  UNTRACKED_CHAIN,
   type WalletView,
 } from "../channel/ops/context.ts";
 import { walletView } from "../node/wallet.ts";
@@ -74,7 +73,7 @@ import {
 import { type MutualCloseRequest, signMutualClose } from "../channel/ops/close.ts";
 import { signSplice, type SpliceRequest } from "../channel/ops/splice.ts";
 import { type AnchorSpendRequest, signAnchorSpend } from "../channel/ops/anchor.ts";
-import type { NewChannelFactsT } from "../node/facts.ts";
+import type { AddBlockFactsT, NewChannelFactsT } from "../node/facts.ts";
 import { PolicyRefusal, RequestError } from "./errors.ts";
 import {
   type KnownChannel,
@@ -117,6 +116,14 @@ import {
 } from "../node/heartbeat.ts";
 import type { RecoverableSignature } from "../crypto/mod.ts";
 import { PaymentBook } from "./payments.ts";
+import {
+  CHAIN_KEY,
+  ChainError,
+  type ChainState,
+  ChainStateSchema,
+  ChainTracker,
+} from "../node/chain.ts";
+import type { Tx } from "../bitcoin/tx.ts";
 
 /** Request kinds whose facts include the node-wide `payments` block. */
 const PAYMENT_KINDS = new Set(["sign_counterparty_commitment", "validate_holder_commitment"]);
@@ -175,7 +182,10 @@ export interface SignerOptions<D extends Verdict> {
   audit?: AuditSink<D>;
   /** The clock, in unix seconds (default: the system clock). */
   clock?: () => number;
-  /** The chain as the signer knows it (default: untracked). */
+  /**
+   * The chain as the signer knows it. Default: a {@link ChainTracker} persisted in the store and
+   * fed through {@link Signer.addBlock}; tests may pass a fixed view.
+   */
   chain?: ChainView;
   /** Our wallet and the allowlist (default: the node's wallet keys, an empty allowlist). */
   wallet?: WalletView;
@@ -202,6 +212,8 @@ export class Signer<D extends Verdict = Verdict> {
   readonly #audit?: AuditSink<D>;
   readonly #clock: () => number;
   #chain: ChainView;
+  readonly #tracker: ChainTracker;
+  #trackerVersion: number | undefined;
   readonly #wallet: WalletView;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #channels: Map<string, Loaded>;
@@ -217,6 +229,7 @@ export class Signer<D extends Verdict = Verdict> {
       payments: PaymentBook;
       channels: Map<string, Loaded>;
       scids: Map<bigint, string>;
+      tracker: { tracker: ChainTracker; version: number | undefined };
     },
   ) {
     this.#keys = options.keys;
@@ -224,7 +237,9 @@ export class Signer<D extends Verdict = Verdict> {
     this.#policy = options.policy;
     this.#audit = options.audit;
     this.#clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
-    this.#chain = options.chain ?? UNTRACKED_CHAIN;
+    this.#tracker = loaded.tracker.tracker;
+    this.#trackerVersion = loaded.tracker.version;
+    this.#chain = options.chain ?? this.#tracker;
     this.#wallet = options.wallet ?? walletView(options.keys);
     this.#node = loaded.node;
     this.#payments = loaded.payments;
@@ -252,7 +267,14 @@ export class Signer<D extends Verdict = Verdict> {
     for (const e of await options.store.list(SCID_PREFIX)) {
       scids.set(BigInt(e.key.slice(SCID_PREFIX.length)), JSON.parse(e.value) as string);
     }
-    return new Signer(options, { node, payments, channels, scids });
+    const chainEntry = await options.store.get(CHAIN_KEY);
+    const tracker = {
+      tracker: new ChainTracker(
+        chainEntry === undefined ? undefined : ChainStateSchema.parse(JSON.parse(chainEntry.value)),
+      ),
+      version: chainEntry?.version,
+    };
+    return new Signer(options, { node, payments, channels, scids, tracker });
   }
 
   /** The node id. */
@@ -423,9 +445,76 @@ export class Signer<D extends Verdict = Verdict> {
     });
   }
 
-  /** `setup_channel`. */
-  setupChannel(id: ChannelId, setup: ChannelSetup): Promise<void> {
-    return this.#channelOp(id, (ctx) => setupChannel(ctx, setup));
+  /** `setup_channel`; the funding outpoint is then watched on the chain. */
+  async setupChannel(id: ChannelId, setup: ChannelSetup): Promise<void> {
+    await this.#channelOp(id, (ctx) => setupChannel(ctx, setup));
+    await this.#serial(async () => {
+      const outpoint = setup.fundingOutpoint;
+      if (this.#tracker.watching(outpoint)) return;
+      this.#tracker.watch(outpoint);
+      await this.#persistChain(this.#tracker.state);
+    });
+  }
+
+  async #persistChain(state: ChainState): Promise<void> {
+    const version = this.#trackerVersion === undefined ? 0 : this.#trackerVersion + 1;
+    await this.#store.put([{ key: CHAIN_KEY, value: JSON.stringify(state), version }]);
+    this.#trackerVersion = version;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Chain
+
+  /**
+   * Feed one block (VLS `AddBlock`; the in-process LDK adapter feeds every block): the header must
+   * extend the tip (the first one is a checkpoint at `height`) with valid proof of work
+   * (`policy-chain-validated`); the transactions shown record the watched outputs' confirmations.
+   */
+  addBlock(
+    header: Uint8Array,
+    options: { height?: number; transactions?: Tx[]; proofPresent?: boolean } = {},
+  ): Promise<void> {
+    return this.#serial(async () => {
+      let check;
+      try {
+        check = this.#tracker.check(header, options);
+      } catch (e) {
+        throw asRequestError(e);
+      }
+      const facts: AddBlockFactsT = {
+        block: {
+          links: check.links,
+          pow_ok: check.powOk,
+          height: check.height,
+          proof_present: options.proofPresent ?? false,
+        },
+      };
+      const decision = await this.#decide("add_block", facts, undefined);
+      const state = this.#tracker.withBlock(header, options);
+      const version = this.#trackerVersion === undefined ? 0 : this.#trackerVersion + 1;
+      await this.#commit(decision, [{ key: CHAIN_KEY, value: JSON.stringify(state), version }]);
+      this.#trackerVersion = version;
+      this.#tracker.commit(state);
+    });
+  }
+
+  /** Remove the tip block (VLS `RemoveBlock`, a reorganisation). */
+  removeBlock(header: Uint8Array): Promise<void> {
+    return this.#serial(async () => {
+      let state: ChainState;
+      try {
+        state = this.#tracker.withoutTip(header);
+      } catch (e) {
+        throw asRequestError(e);
+      }
+      await this.#persistChain(state);
+      this.#tracker.commit(state);
+    });
+  }
+
+  /** The chain tip (VLS `TipInfo`): height and hash (internal order); undefined when untracked. */
+  tipInfo(): { height: number; hash: Uint8Array; time: number } | undefined {
+    return this.#tracker.tip();
   }
 
   /**
@@ -758,6 +847,7 @@ export class Signer<D extends Verdict = Verdict> {
 function asRequestError(e: unknown): Error {
   if (e instanceof ChannelRequestError) return new RequestError(e.code, e.message);
   if (e instanceof NodeRequestError) return new RequestError(e.code, e.message);
+  if (e instanceof ChainError) return new RequestError("malformed", e.message);
   if (e instanceof Error && /Error$/.test(e.name) && e.name !== "Error") {
     // Typed parse errors of the operations (BOLT-11, gossip, PSBT...): a malformed request.
     return new RequestError("malformed", e.message);

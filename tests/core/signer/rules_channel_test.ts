@@ -14,8 +14,8 @@
  * caps), a site policy that includes the default one overrides that parameter.
  */
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { fromHex, toHex } from "../../../core/bytes.ts";
-import { publicKey } from "../../../core/crypto/mod.ts";
+import { concat, fromHex, toHex, u32le } from "../../../core/bytes.ts";
+import { publicKey, sha256d } from "../../../core/crypto/mod.ts";
 import { buildScript, p2pkh, p2wpkh, p2wsh } from "../../../core/bitcoin/script.ts";
 import { type Tx, txid } from "../../../core/bitcoin/tx.ts";
 import {
@@ -27,6 +27,7 @@ import {
 } from "../../../core/bolt3/scripts.ts";
 import type { CommitmentHtlcTransaction } from "../../../core/bolt3/htlc_tx.ts";
 import type { CommitmentKeys } from "../../../core/bolt3/keys.ts";
+import { parseHeader } from "../../../core/node/chain.ts";
 import { ChannelId } from "../../../core/keys/types.ts";
 import { holderPoint, holderSecret } from "../../../core/channel/state.ts";
 import type { RebuiltCommitment } from "../../../core/channel/rebuild.ts";
@@ -43,6 +44,7 @@ import {
   hashOf,
   makeTx,
   nodeTx,
+  NOW,
   PEER_ID,
   PEER_SCRIPT,
   Rig,
@@ -90,6 +92,36 @@ async function openWithPendingHtlc(options: RigOptions = {}): Promise<Rig> {
 
 // =================================================================================================
 // A. Generic and node-level
+
+/** An 80-byte regtest header on `prev` (internal order), nonce ground until the hash meets bits. */
+function header(prev: Uint8Array, time: number, bits = 0x207fffff): Uint8Array {
+  for (let nonce = 0;; nonce++) {
+    const h = concat(
+      u32le(0x20000000),
+      prev,
+      new Uint8Array(32),
+      u32le(time),
+      u32le(bits),
+      u32le(nonce),
+    );
+    if (bits !== 0x207fffff || parseHeader(h).powOk) return h;
+  }
+}
+
+refusal("policy-chain-validated", "a block that does not extend the tip", async () => {
+  const rig = await Rig.create();
+  const first = header(new Uint8Array(32), NOW);
+  await rig.signer.addBlock(first, { height: 100 });
+  const second = header(sha256d(first), NOW + 600);
+  await rig.signer.addBlock(second);
+  strictEqual(rig.signer.tipInfo()?.height, 101);
+  const fork = header(sha256d(first), NOW + 601); // builds on the old tip, not the current one
+  await expectRefusal(rig, () => rig.signer.addBlock(fork), ["policy-chain-validated"]);
+  // A header whose hash misses its own target (bits with a tiny target) is refused too.
+  const noWork = header(sha256d(second), NOW + 1200, 0x1d00ffff);
+  await expectRefusal(rig, () => rig.signer.addBlock(noWork), ["policy-chain-validated"]);
+  strictEqual(rig.signer.tipInfo()?.height, 101, "the tip did not move");
+});
 
 refusal("policy-generic-error", "a push above the channel value", async () => {
   const rig = await Rig.create();
