@@ -20,6 +20,7 @@
  */
 import { concat, reverse, toHex, u32le } from "../../core/bytes.ts";
 import { sha256d } from "../../core/crypto/mod.ts";
+import { parseHeader } from "../../core/node/chain.ts";
 import { buildScript } from "../../core/bitcoin/script.ts";
 import { decodeTx, encodeTx, type Tx, txid as txidOf } from "../../core/bitcoin/tx.ts";
 
@@ -447,15 +448,22 @@ export class SimChain {
       this.#mempoolSpends.clear();
     }
     const root = merkleRoot(txs.map((t) => txidOf(t.tx)));
-    const header = concat(
-      u32le(0x20000000),
-      this.#tip.hashInternal,
-      root,
-      u32le(time),
-      u32le(0x207fffff),
-      u32le(height),
-    );
-    const hashInternal = sha256d(header);
+    // Grind the nonce until the hash meets the regtest target (about two tries), so that a
+    // signer checking proof of work accepts every block.
+    let header: Uint8Array;
+    let hashInternal: Uint8Array;
+    for (let nonce = height * 1000;; nonce++) {
+      header = concat(
+        u32le(0x20000000),
+        this.#tip.hashInternal,
+        root,
+        u32le(time),
+        u32le(0x207fffff),
+        u32le(nonce >>> 0),
+      );
+      hashInternal = sha256d(header);
+      if (parseHeader(header).powOk) break;
+    }
     for (const c of txs) {
       this.#confirmed.set(c.txid, { chainTx: c, height });
       if (!isCoinbase(c.tx)) {
