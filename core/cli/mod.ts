@@ -31,6 +31,30 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
     },
     load: () => import("./init.ts"),
   },
+  {
+    commands: {
+      policy: "policy files: check, test, explain, fmt (format), diff (compare)",
+    },
+    load: () => import("./policy.ts"),
+  },
+  {
+    commands: {
+      allowlist: "show or change the allowlist of a data directory (list, add, remove)",
+    },
+    load: () => import("./allowlist.ts"),
+  },
+  {
+    commands: {
+      approvals: "answer the signer's approval queue (list, approve, deny)",
+    },
+    load: () => import("./approvals.ts"),
+  },
+  {
+    commands: {
+      heartbeat: "verify a signed heartbeat: signature, staleness, future dating (verify)",
+    },
+    load: () => import("./heartbeat.ts"),
+  },
 ];
 
 /** The top-level usage text. */

@@ -53,11 +53,7 @@ import { derivePrivateKey, derivePublicKey, deriveRevocationPublicKey } from "..
 import { fundingScript, toLocalScript } from "../bolt3/scripts.ts";
 import type { OnchainOutputFactsT } from "../channel/facts_onchain.ts";
 import { ChannelRequestError, type WalletView } from "../channel/ops/context.ts";
-import {
-  type ChannelOutputFacts,
-  type OnchainContext,
-  onchainTxFacts,
-} from "../channel/ops/splice.ts";
+import { type ChannelOutputFacts, onchainTxFacts } from "../channel/ops/splice.ts";
 import { feerateOf, type SpendTx, spendTxFromPsbt } from "../channel/ops/sweep.ts";
 import type { ChannelSetup } from "../channel/types.ts";
 import { ChannelId, type ChannelKeys, type NodeKeys } from "../keys/types.ts";
@@ -509,12 +505,7 @@ export function signOnchain(
     });
   });
 
-  // The shared on-chain blocks. `onchainTxFacts` reads only `wallet` and `walletMaxUsedIndex`.
-  const txCtx = {
-    wallet: ctx.wallet,
-    walletMaxUsedIndex: ctx.walletMaxUsedIndex,
-  } as OnchainContext;
-  const shared = onchainTxFacts(txCtx, spend, {
+  const shared = onchainTxFacts(ctx, spend, {
     signed: owned.map((p) => ({ index: p.index, witnessSuffixBytes: p.witnessSuffixBytes })),
     channelOutput: (o) => channelFacts.get(o) ?? null,
     fundedSat: 0n,

@@ -5,18 +5,15 @@
  *
  * @module
  */
-import { concat, equal } from "../bytes.ts";
-import { pointAdd, publicKey, taggedHash } from "../crypto/mod.ts";
+import { equal } from "../bytes.ts";
+import { taprootOutputKey } from "../bitcoin/taproot.ts";
 import { p2sh, p2tr, p2wpkh } from "../bitcoin/script.ts";
 import type { NodeKeys } from "../keys/types.ts";
 import type { WalletView } from "../channel/ops/context.ts";
 
 /** BIP-86 output key of an internal key: `P + H_TapTweak(P) * G`, x-only (32 bytes). */
 export function bip86OutputKey(internalKey: Uint8Array): Uint8Array {
-  const xOnly = internalKey.length === 33 ? internalKey.subarray(1) : internalKey;
-  const even = concat(Uint8Array.of(0x02), xOnly);
-  const tweak = taggedHash("TapTweak", xOnly);
-  return pointAdd(even, publicKey(tweak)).subarray(1);
+  return taprootOutputKey(internalKey);
 }
 
 /** The scripts that pay wallet key `index`: P2WPKH, P2SH-P2WPKH and BIP-86 P2TR. */

@@ -110,7 +110,7 @@ function isP2sh(script: Uint8Array): boolean {
  * non-beneficial value, and the feerate of the latter over the §1.13 weight lower bound.
  */
 export function onchainTxFacts(
-  ctx: OnchainContext,
+  ctx: Pick<OnchainContext, "wallet" | "walletMaxUsedIndex">,
   spend: SpendTx,
   options: OnchainTxOptions,
 ): OnchainTxResult {
