@@ -17,6 +17,8 @@ export const NodeStateSchema = z.object({
    * dbid seeds the channel's keys (VLS `dbid_high_water_mark`).
    */
   dbidHighWaterMark: z.bigint().min(0n),
+  /** The highest on-chain wallet index used so far (-1: none); bounds new change indexes. */
+  walletMaxUsedIndex: z.number().int().min(-1).max(0x7fffffff).default(-1),
 });
 
 /** See {@link NodeStateSchema}. */
@@ -24,5 +26,5 @@ export type NodeState = z.infer<typeof NodeStateSchema>;
 
 /** The state of a node that has done nothing yet. */
 export function initialNodeState(): NodeState {
-  return { version: 1, dbidHighWaterMark: 0n };
+  return { version: 1, dbidHighWaterMark: 0n, walletMaxUsedIndex: -1 };
 }

@@ -10,6 +10,10 @@ import { CHANNEL_FACT_KINDS } from "../channel/facts.ts";
 import { ONCHAIN_FACT_KINDS } from "../channel/facts_onchain.ts";
 import { NODE_FACT_KINDS } from "../node/facts.ts";
 import { SIGN_FACT_KINDS, SIGN_KIND_DESCRIPTIONS } from "../node/facts_sign.ts";
+import {
+  ONCHAIN_WALLET_FACT_KINDS,
+  ONCHAIN_WALLET_KIND_DESCRIPTIONS,
+} from "../node/facts_onchain_wallet.ts";
 
 /** What each request kind is, for `policy explain` and error messages. */
 export const KIND_DESCRIPTIONS: Record<string, string> = {
@@ -31,6 +35,7 @@ export const KIND_DESCRIPTIONS: Record<string, string> = {
   sign_splice: "sign our funding input of a splice transaction",
   sign_anchor_spend: "sign our anchor input of a fee bump",
   ...SIGN_KIND_DESCRIPTIONS,
+  ...ONCHAIN_WALLET_KIND_DESCRIPTIONS,
 };
 
 /** A registry with every kind the signer knows. */
@@ -39,6 +44,7 @@ export function signerRegistry(): FactRegistry {
   const all = {
     ...NODE_FACT_KINDS,
     ...SIGN_FACT_KINDS,
+    ...ONCHAIN_WALLET_FACT_KINDS,
     ...CHANNEL_FACT_KINDS,
     ...ONCHAIN_FACT_KINDS,
   };

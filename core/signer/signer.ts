@@ -115,6 +115,8 @@ import {
   type SignedHeartbeat,
 } from "../node/heartbeat.ts";
 import type { RecoverableSignature } from "../crypto/mod.ts";
+import { signOnchain, type SignOnchainRequest } from "../node/onchain.ts";
+import type { Psbt } from "../bitcoin/psbt.ts";
 import { PaymentBook } from "./payments.ts";
 import {
   CHAIN_KEY,
@@ -221,6 +223,8 @@ export class Signer<D extends Verdict = Verdict> {
   #node: { state: NodeState; version: number | undefined };
   readonly #payments: PaymentBook;
   readonly #scids: Map<bigint, string>;
+  /** Txids (display hex) whose unknown outputs the operator approved. */
+  readonly #approvedOnchain = new Set<string>();
 
   private constructor(
     options: SignerOptions<D>,
@@ -820,6 +824,50 @@ export class Signer<D extends Verdict = Verdict> {
   /** 32 bytes from the system's secure random generator (VLS 1036). */
   secureRandomBytes(): Promise<Uint8Array> {
     return Promise.resolve(getSecureRandomBytes());
+  }
+
+  /**
+   * Sign our inputs of an on-chain transaction (CLN `sign_withdrawal` 7, the wallet inputs of
+   * `sign_anchorspend` 147, `sign_htlc_tx_mingle` 149): every output must pay our wallet, an
+   * allowlisted destination, a channel we set up, or be approved by the operator.
+   */
+  signOnchain(request: SignOnchainRequest): Promise<Psbt> {
+    return this.#nodeOp(
+      () =>
+        signOnchain({
+          keys: this.#keys,
+          wallet: this.#wallet,
+          walletMaxUsedIndex: this.#node.state.walletMaxUsedIndex,
+          channelByFundingOutpoint: (txid, vout) => {
+            for (const [hex, { state }] of this.#channels) {
+              const o = state.setup?.fundingOutpoint;
+              if (state.stage === "ready" && state.setup && o?.txid === txid && o.vout === vout) {
+                return {
+                  setup: state.setup,
+                  holderFundingPubkey: this.#keysOf(channelIdOf(hex)).fundingPubkey,
+                  nextHolderCommitNum: state.enforcement.nextHolderCommitNum,
+                };
+              }
+            }
+            return null;
+          },
+          channelSetup: (id) => this.#channels.get(id.toHex())?.state.setup ?? null,
+          approvedUnknownOutputs: (txid) => this.#approvedOnchain.has(txid),
+        }, request),
+      (next) => {
+        if (next.walletMaxUsedIndex <= this.#node.state.walletMaxUsedIndex) {
+          return { writes: [], commit: () => {} };
+        }
+        const state = { ...this.#node.state, walletMaxUsedIndex: next.walletMaxUsedIndex };
+        const version = this.#node.version === undefined ? 0 : this.#node.version + 1;
+        return {
+          writes: [{ key: NODE_STATE_KEY, value: toJson(state), version }],
+          commit: () => {
+            this.#node = { state, version };
+          },
+        };
+      },
+    );
   }
 
   /** A signed heartbeat for the given chain tip (VLS 2008). */
