@@ -460,6 +460,9 @@ function tu(value: Uint8Array, max: number, what: string): bigint {
  */
 export function decodeBolt12Invoice(invstring: string, network: Network): DecodedInvoice {
   const { hrp, canonical, payload } = decodeBolt12String(invstring);
+  if (!/^ln[a-z]$/.test(hrp)) {
+    throw new InvoiceDecodeError("encoding", "bolt12: not a BOLT #12 string (ln + one letter)");
+  }
   if (hrp !== "lni") {
     throw new InvoiceDecodeError(
       "unsupported",
