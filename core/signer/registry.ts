@@ -10,6 +10,7 @@ import { CHANNEL_FACT_KINDS } from "../channel/facts.ts";
 import { ONCHAIN_FACT_KINDS } from "../channel/facts_onchain.ts";
 import { NODE_FACT_KINDS } from "../node/facts.ts";
 import { SIGN_FACT_KINDS, SIGN_KIND_DESCRIPTIONS } from "../node/facts_sign.ts";
+import { PAYMENT_FACT_KINDS, PAYMENT_KIND_DESCRIPTIONS } from "../node/facts_payment.ts";
 import {
   ONCHAIN_WALLET_FACT_KINDS,
   ONCHAIN_WALLET_KIND_DESCRIPTIONS,
@@ -36,6 +37,7 @@ export const KIND_DESCRIPTIONS: Record<string, string> = {
   sign_anchor_spend: "sign our anchor input of a fee bump",
   ...SIGN_KIND_DESCRIPTIONS,
   ...ONCHAIN_WALLET_KIND_DESCRIPTIONS,
+  ...PAYMENT_KIND_DESCRIPTIONS,
 };
 
 /** A registry with every kind the signer knows. */
@@ -45,6 +47,7 @@ export function signerRegistry(): FactRegistry {
     ...NODE_FACT_KINDS,
     ...SIGN_FACT_KINDS,
     ...ONCHAIN_WALLET_FACT_KINDS,
+    ...PAYMENT_FACT_KINDS,
     ...CHANNEL_FACT_KINDS,
     ...ONCHAIN_FACT_KINDS,
   };

@@ -117,6 +117,22 @@ import {
 import type { RecoverableSignature } from "../crypto/mod.ts";
 import { signOnchain, type SignOnchainRequest } from "../node/onchain.ts";
 import type { Psbt } from "../bitcoin/psbt.ts";
+import { txidHex } from "../bitcoin/tx.ts";
+import { scriptToAddress } from "../bitcoin/address.ts";
+import { AllowlistSource } from "../node/allowlist.ts";
+import { type Approver, NegativeApprover } from "../node/approvals.ts";
+import {
+  type ApprovalAsk,
+  invoiceApprovalRequest,
+  InvoiceDecodeError,
+  keysendApprovalRequest,
+  type PreapproveContext,
+  preapproveInvoice,
+  type PreapproveInvoiceRequestT,
+  preapproveKeysend,
+  type PreapproveKeysendRequestT,
+  type PreapproveNext,
+} from "../node/preapprove.ts";
 import { PaymentBook } from "./payments.ts";
 import {
   CHAIN_KEY,
@@ -189,8 +205,13 @@ export interface SignerOptions<D extends Verdict> {
    * fed through {@link Signer.addBlock}; tests may pass a fixed view.
    */
   chain?: ChainView;
-  /** Our wallet and the allowlist (default: the node's wallet keys, an empty allowlist). */
+  /**
+   * Our wallet and the allowlist. Default: the node's wallet keys and the allowlist stored in the
+   * store (`node/allowlist`, edited by `mod.ts allowlist`, re-read when it changes).
+   */
   wallet?: WalletView;
+  /** Who approves payments and unknown on-chain outputs (default: nobody, VLS's default). */
+  approver?: Approver;
 }
 
 interface Loaded {
@@ -217,6 +238,8 @@ export class Signer<D extends Verdict = Verdict> {
   readonly #tracker: ChainTracker;
   #trackerVersion: number | undefined;
   readonly #wallet: WalletView;
+  readonly #allowlist: AllowlistSource;
+  readonly #approver: Approver;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #channels: Map<string, Loaded>;
   readonly #channelKeys = new Map<string, ChannelKeys>();
@@ -234,6 +257,7 @@ export class Signer<D extends Verdict = Verdict> {
       channels: Map<string, Loaded>;
       scids: Map<bigint, string>;
       tracker: { tracker: ChainTracker; version: number | undefined };
+      allowlist: AllowlistSource;
     },
   ) {
     this.#keys = options.keys;
@@ -244,7 +268,12 @@ export class Signer<D extends Verdict = Verdict> {
     this.#tracker = loaded.tracker.tracker;
     this.#trackerVersion = loaded.tracker.version;
     this.#chain = options.chain ?? this.#tracker;
-    this.#wallet = options.wallet ?? walletView(options.keys);
+    this.#allowlist = loaded.allowlist;
+    this.#approver = options.approver ?? new NegativeApprover();
+    this.#wallet = options.wallet ??
+      walletView(options.keys, {
+        allowlisted: (script) => this.#allowlist.current.contains(script),
+      });
     this.#node = loaded.node;
     this.#payments = loaded.payments;
     this.#channels = loaded.channels;
@@ -278,7 +307,8 @@ export class Signer<D extends Verdict = Verdict> {
       ),
       version: chainEntry?.version,
     };
-    return new Signer(options, { node, payments, channels, scids, tracker });
+    const allowlist = await AllowlistSource.open(options.store, options.keys.network);
+    return new Signer(options, { node, payments, channels, scids, tracker, allowlist });
   }
 
   /** The node id. */
@@ -361,6 +391,7 @@ export class Signer<D extends Verdict = Verdict> {
   ): Promise<R> {
     return this.#serial(async () => {
       const loaded = await this.#loadActive(id);
+      await this.#allowlist.refresh();
       let outcome: OpOutcome<F, R>;
       try {
         outcome = op({
@@ -698,6 +729,7 @@ export class Signer<D extends Verdict = Verdict> {
     effects?: (next: N) => { writes: StoreWrite[]; commit(): void },
   ): Promise<R> {
     return this.#serial(async () => {
+      await this.#allowlist.refresh();
       let outcome: NodeOpOutcome<F, R, N>;
       try {
         outcome = run(this.#nodeContext());
@@ -831,7 +863,8 @@ export class Signer<D extends Verdict = Verdict> {
    * `sign_anchorspend` 147, `sign_htlc_tx_mingle` 149): every output must pay our wallet, an
    * allowlisted destination, a channel we set up, or be approved by the operator.
    */
-  signOnchain(request: SignOnchainRequest): Promise<Psbt> {
+  async signOnchain(request: SignOnchainRequest): Promise<Psbt> {
+    await this.#askOnchainApproval(request);
     return this.#nodeOp(
       () =>
         signOnchain({
@@ -870,6 +903,99 @@ export class Signer<D extends Verdict = Verdict> {
     );
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Payments
+
+  #preapproveContext(): PreapproveContext {
+    return {
+      keys: this.#keys,
+      now: this.#clock(),
+      approvedPayment: (hash) => this.#payments.approved(hash),
+      approvedCount: this.#payments.approvedCount,
+      payeeAllowlisted: (nodeId) => this.#allowlist.current.containsPayee(nodeId),
+    };
+  }
+
+  /**
+   * Approve paying an invoice (CLN `preapprove_invoice`): decoded and checked, the operator's
+   * approver asked when needed, the policy decides (expiry, approval, velocity), and the approved
+   * payment is recorded so that outgoing HTLCs for its hash are balanced by it.
+   */
+  preapproveInvoice(request: PreapproveInvoiceRequestT): Promise<boolean> {
+    return this.#preapprove(
+      (ctx) => invoiceApprovalRequest(ctx, request),
+      (ctx) => preapproveInvoice(ctx, request),
+    );
+  }
+
+  /** Approve a keysend (CLN `preapprove_keysend`); as {@link Signer.preapproveInvoice}. */
+  preapproveKeysend(request: PreapproveKeysendRequestT): Promise<boolean> {
+    return this.#preapprove(
+      (ctx) => keysendApprovalRequest(ctx, request),
+      (ctx) => preapproveKeysend(ctx, request),
+    );
+  }
+
+  #preapprove<F>(
+    ask: (ctx: PreapproveContext) => ApprovalAsk,
+    run: (ctx: PreapproveContext) => NodeOpOutcome<F, boolean, PreapproveNext>,
+  ): Promise<boolean> {
+    return this.#serial(async () => {
+      await this.#allowlist.refresh();
+      const ctx = this.#preapproveContext();
+      let outcome: NodeOpOutcome<F, boolean, PreapproveNext>;
+      try {
+        const question = ask(ctx);
+        const approval = question.needsApproval
+          ? await this.#approver.approvePayment(question.request, { now: ctx.now })
+          : undefined;
+        outcome = run({ ...ctx, approval });
+      } catch (e) {
+        throw asRequestError(e);
+      }
+      const decision = await this.#decide(outcome.kind, outcome.facts, undefined);
+      const record = outcome.next.approvedPayment;
+      await this.#commit(decision, record ? this.#payments.approvedWrites(record) : []);
+      if (record) this.#payments.commitApproved(record);
+      return outcome.release();
+    });
+  }
+
+  /**
+   * When a transaction pays outputs that are neither ours nor allowlisted, ask the approver
+   * (VLS `approve_onchain`); an approval lets the policy treat them as intended payments (the
+   * fee rules still apply). Malformed requests are left for the operation to refuse.
+   */
+  #askOnchainApproval(request: SignOnchainRequest): Promise<void> {
+    return this.#serial(async () => {
+      await this.#allowlist.refresh();
+      let facts;
+      try {
+        facts = signOnchain({
+          keys: this.#keys,
+          wallet: this.#wallet,
+          walletMaxUsedIndex: this.#node.state.walletMaxUsedIndex,
+        }, request).facts;
+      } catch {
+        return;
+      }
+      const unknown = facts.tx.outputs.filter((o) => o.kind === "unknown");
+      if (unknown.length === 0) return;
+      const txid = txidHex(request.psbt.tx);
+      if (this.#approvedOnchain.has(txid)) return;
+      const answer = await this.#approver.approveOnchain({
+        txid,
+        outputs: unknown.map((o) => ({
+          index: o.index,
+          script: o.script,
+          address: addressOrEmpty(fromHex(o.script), this.#keys.network),
+          amountSat: o.amount_sat,
+        })),
+      }, { now: this.#clock() });
+      if (answer === "approve") this.#approvedOnchain.add(txid);
+    });
+  }
+
   /** A signed heartbeat for the given chain tip (VLS 2008). */
   heartbeat(request: GetHeartbeatRequestT): Promise<SignedHeartbeat> {
     return this.#serial(() => {
@@ -892,10 +1018,21 @@ export class Signer<D extends Verdict = Verdict> {
   }
 }
 
+function addressOrEmpty(script: Uint8Array, network: string): string {
+  try {
+    return scriptToAddress(script, network);
+  } catch {
+    return "";
+  }
+}
+
 function asRequestError(e: unknown): Error {
   if (e instanceof ChannelRequestError) return new RequestError(e.code, e.message);
   if (e instanceof NodeRequestError) return new RequestError(e.code, e.message);
   if (e instanceof ChainError) return new RequestError("malformed", e.message);
+  if (e instanceof InvoiceDecodeError && e.reason === "unsupported") {
+    return new RequestError("unsupported", e.message);
+  }
   if (e instanceof Error && /Error$/.test(e.name) && e.name !== "Error") {
     // Typed parse errors of the operations (BOLT-11, gossip, PSBT...): a malformed request.
     return new RequestError("malformed", e.message);

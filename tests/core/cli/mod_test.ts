@@ -19,7 +19,7 @@ Deno.test("every listed command is exported by its group, with a usage text", as
       ok(command.usage.startsWith(`usage: mod.ts ${name}`), name);
     }
   }
-  ok(/  init +create a data directory/.test(usage()));
+  ok(/^ {2}init +create a data directory/m.test(usage()));
 });
 
 Deno.test("main: help, no command, unknown command", async () => {
