@@ -339,7 +339,8 @@ export function signCounterpartyCommitment(
   const isRetry = current !== null && n + 1 === C && current.number === n;
   const advances = n === C;
   const validProgression = n <= R + 1;
-  const next = advances && validProgression
+  // After a close signature no state moves, whatever a (demoted) rule says.
+  const next = advances && validProgression && !e.closed
     ? withEnforcement(ctx.state, {
       nextCounterpartyCommitNum: n + 1,
       currentCounterparty: info,

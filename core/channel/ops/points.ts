@@ -84,7 +84,9 @@ export function revokeHolderCommitment(
   const pending = e.pendingHolder;
   const advances = pending !== null && pending.info.number === n + 1 &&
     e.nextHolderCommitNum === n + 1;
-  const next = advances
+  // After a close signature no holder state moves, whatever a (demoted) rule says.
+  const moves = advances && !e.closed;
+  const next = moves
     ? withEnforcement(ctx.state, {
       nextHolderCommitNum: n + 2,
       currentHolder: pending,

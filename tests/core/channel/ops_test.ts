@@ -425,3 +425,28 @@ Deno.test("phase 1: the node's transaction is decoded, rebuilt and compared fiel
     }
   }
 });
+
+Deno.test("after a force close, neither a revocation nor a new counterparty commitment moves state", () => {
+  const ch = new Channel();
+  ch.open();
+  ch.commit("peer", 1); // our commitment 1 is validated and pending
+  const closed = signHolderCommitment(ctxOf(ch.us), 0).next;
+  ch.us.state = closed;
+  const revoke = revokeHolderCommitment(ctxOf(ch.us), 0);
+  strictEqual(
+    revoke.facts.revoke.advances_state,
+    true,
+    "the request would advance: the rule refuses",
+  );
+  strictEqual(revoke.next, ch.us.state, "but the operation itself moves nothing");
+  throws(() => revoke.release(), { name: "ChannelRequestError" });
+  const { toBroadcasterSat, toCountersignatorySat, htlcs } = ch.valuesFor("peer");
+  const sign = signCounterpartyCommitment(ctxOf(ch.us), {
+    number: 1,
+    feeratePerKw: FEERATE,
+    htlcs,
+    values: { toBroadcasterSat, toCountersignatorySat },
+    perCommitmentPoint: holderPoint(ch.peer.keys, 1),
+  });
+  strictEqual(sign.next, ch.us.state);
+});

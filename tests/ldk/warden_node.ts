@@ -1,0 +1,513 @@
+/**
+ * Node A of the LDK harness with Warden as its channel signer, in-process: the `Signer` (LDK key
+ * style, seed = A's harness seed so the node id matches, MemoryStore or SqliteStore,
+ * rules/default.policy for regtest) behind the transports/ldk adapter, fed every block of the
+ * simulated chain (its own chain tracker gives the depth facts and the clock), with optional
+ * traffic recording and a hook between the adapter and the signer (a compromised node). Plus
+ * asynchronous versions of the harness flows (every step waits for the adapter's signer requests
+ * and the `signer_unblocked` rounds they trigger).
+ *
+ * @module
+ */
+import * as ldk from "lightningdevkit";
+import { concat, equal, fromHex, reverse, toHex, utf8 } from "../../core/bytes.ts";
+import { derEncode, publicKey, sha256 } from "../../core/crypto/mod.ts";
+import { p2wpkh } from "../../core/bitcoin/script.ts";
+import { decodeTx, encodeTx, type Tx } from "../../core/bitcoin/tx.ts";
+import { derivePublicKey } from "../../core/bolt3/keys.ts";
+import { toLocalScript } from "../../core/bolt3/scripts.ts";
+import { nodeKeysFromSeed } from "../../core/keys/mod.ts";
+import { ChannelId, type NodeKeys } from "../../core/keys/types.ts";
+import { MemoryStore } from "../../core/store/memory.ts";
+import { SqliteStore } from "../../core/store/sqlite.ts";
+import type { Store } from "../../core/store/types.ts";
+import { walletView } from "../../core/node/wallet.ts";
+import { Signer } from "../../core/signer/signer.ts";
+import { signerRegistry } from "../../core/signer/registry.ts";
+import { loadPolicy } from "../../policy/mod.ts";
+import type { SignerApi } from "../../transports/ldk/api.ts";
+import { WardenSignerProvider } from "../../transports/ldk/signer_provider.ts";
+import type { RequestFailure } from "../../transports/ldk/requests.ts";
+import type { SimChain } from "./chain.ts";
+import { Harness, HarnessError, type NodeRef, type PaymentResult } from "./harness.ts";
+import type { LdkNode } from "./node.ts";
+import { apiError } from "./node.ts";
+import type { PlainCommitmentTx } from "./plain.ts";
+import { RecordingSignerApi } from "./warden_traffic.ts";
+import { TamperingSignerApi } from "./warden_tamper.ts";
+
+/** The harness's seed of a node (harness default: SHA-256 of a label and the name). */
+export function harnessSeed(name: string): Uint8Array {
+  return sha256(concat(utf8("warden-ldk-harness-node:"), utf8(name)));
+}
+
+/** The clock of a signer: the time of its chain tip (a fixed start before any block). */
+export function signerClock(signer: () => Signer | null): () => number {
+  return () => signer()?.tipInfo()?.time ?? 1_700_000_000;
+}
+
+/** The script of a node's harness wallet (SimWallet: P2WPKH of SHA-256(label || seed)). */
+export function feeWalletScript(seed: Uint8Array): Uint8Array {
+  return p2wpkh(publicKey(sha256(concat(utf8("warden-ldk-harness-wallet"), seed))));
+}
+
+/** The keys-id seed of the tests (reproducible traffic). */
+export const KEYS_ID_SEED: Uint8Array = sha256(utf8("warden-ldk-test-keys-ids"));
+
+/** Wallet index of A's payout script (destination and shutdown). */
+export const PAYOUT_INDEX = 1;
+
+/** The default policy, loaded for regtest with the signer's fact registry. */
+export function defaultPolicy(): ReturnType<typeof loadPolicy> {
+  const path = new URL("../../rules/default.policy", import.meta.url).pathname;
+  return loadPolicy(path, { registry: signerRegistry(), network: "regtest" });
+}
+
+/** Options of {@link WardenHarness.create}. */
+export interface WardenHarnessOptions {
+  /** Store backend (default memory; "sqlite" in a temp dir). */
+  store?: "memory" | "sqlite";
+  /** Record traffic at the SignerApi boundary. */
+  record?: boolean;
+  /** Node B's options (e.g. manual accept, config). */
+  b?: { config?: { anchors?: boolean } };
+  /** Keep A's harness traffic lines (default false: cheaper). */
+  harnessTraffic?: boolean;
+  /** Lowest LDK log level recorded (default "warn"). */
+  logLevel?: "gossip" | "trace" | "debug" | "info" | "warn" | "error";
+  /** Feerate of both nodes in sat/kW (default {@link TEST_FEERATE}). */
+  feerate?: number;
+}
+
+/**
+ * The feerate both nodes use (sat/kW): LDK's floor, 253. At this feerate BOLT #3 fees are rounded
+ * down (an HTLC-timeout pays floor(663 * 253 / 1000) = 167 sat), which the signer's feerate
+ * estimate must accept (VLS `estimate_feerate_per_kw`: (fee * 1000 + 999) / weight = 253; a plain
+ * ceiling gives 252 and policy-htlc-fee-range refuses honest LDK traffic).
+ */
+export const TEST_FEERATE = 253;
+
+/** The harness with node A signed by Warden. */
+export class WardenHarness {
+  /** The LDK harness. */
+  readonly h: Harness;
+  /** Warden's signer service. */
+  readonly signer: Signer;
+  /** A's keys (LDK style). */
+  readonly keys: NodeKeys;
+  /** The adapter. */
+  readonly provider: WardenSignerProvider;
+  /** The traffic recorder, when recording. */
+  readonly recorder: RecordingSignerApi | null;
+  /** The compromised-node hook between the adapter and the signer (no hook: honest). */
+  readonly tamper: TamperingSignerApi;
+  /** The API the adapter calls (tamper hook, then recorder, then the signer). */
+  readonly api: SignerApi;
+  /** A's payout script (wallet m/0/0/1). */
+  readonly payout: Uint8Array;
+  /** The store (closed by {@link close}). */
+  readonly store: Store;
+  readonly #tempDir: string | null;
+
+  private constructor(o: {
+    h: Harness;
+    signer: Signer;
+    keys: NodeKeys;
+    provider: WardenSignerProvider;
+    recorder: RecordingSignerApi | null;
+    tamper: TamperingSignerApi;
+    payout: Uint8Array;
+    store: Store;
+    tempDir: string | null;
+  }) {
+    this.h = o.h;
+    this.signer = o.signer;
+    this.keys = o.keys;
+    this.provider = o.provider;
+    this.recorder = o.recorder;
+    this.tamper = o.tamper;
+    this.api = o.tamper.api;
+    this.payout = o.payout;
+    this.store = o.store;
+    this.#tempDir = o.tempDir;
+  }
+
+  /** Build the signer, the adapter and the harness (A signed by Warden, B by LDK). */
+  static async create(options: WardenHarnessOptions = {}): Promise<WardenHarness> {
+    const seed = harnessSeed("A");
+    const keys = nodeKeysFromSeed(seed, { network: "regtest", style: "ldk" });
+    let tempDir: string | null = null;
+    let store: Store;
+    if (options.store === "sqlite") {
+      tempDir = await Deno.makeTempDir({ prefix: "warden-ldk-" });
+      store = await SqliteStore.open(`${tempDir}/state.sqlite`);
+    } else {
+      store = new MemoryStore();
+    }
+    const feeWallet = feeWalletScript(seed);
+    // The signer's clock is the time of the last block it was fed (its own chain tracker), so a
+    // replay of the recorded traffic (blocks included) sees the same times.
+    const tip: { signer: Signer | null } = { signer: null };
+    const signer = await Signer.open({
+      keys,
+      store,
+      policy: defaultPolicy(),
+      clock: signerClock(() => tip.signer),
+      // The harness's fee-bump wallet (anchor CPFP change) is the operator's allowlist.
+      wallet: walletView(keys, { allowlisted: (s) => equal(s, feeWallet) }),
+    });
+    tip.signer = signer;
+    let api: SignerApi = signer;
+    const recorder = options.record ? new RecordingSignerApi(api) : null;
+    if (recorder) api = recorder.api;
+    const tamper = new TamperingSignerApi(api);
+    api = tamper.api;
+    const payout = p2wpkh(keys.walletPubkey(PAYOUT_INDEX));
+    const provider = new WardenSignerProvider({
+      api,
+      payout: { script: payout, walletIndex: PAYOUT_INDEX },
+      keysIdSeed: KEYS_ID_SEED,
+      poolSize: 2,
+      // The node knows the outputs its fee-bump inputs spend: here, from the simulated chain.
+      spentOutput: ({ txid, vout }) => {
+        const o = chainRef.chain?.output(toHex(reverse(txid)), vout);
+        return o ? { amount: o.amount, script: o.script } : null;
+      },
+    });
+    const chainRef: { chain: SimChain | null } = { chain: null };
+    await provider.ready();
+    const h = await Harness.create({
+      // Debug lines cost a string conversion each; warnings and errors are enough here.
+      log: { level: options.logLevel ?? "warn" },
+      nodes: [
+        {
+          name: "A",
+          seed,
+          feerate: options.feerate ?? TEST_FEERATE,
+          signer: { factory: () => provider, record: options.harnessTraffic ?? false },
+        },
+        { name: "B", feerate: options.feerate ?? TEST_FEERATE, config: options.b?.config },
+      ],
+    });
+    chainRef.chain = h.chain;
+    // Every block goes to the signer as well (before LDK's reactions to it reach the signer:
+    // requests are served in arrival order and LDK's are started in a later microtask).
+    h.chain.onBlock((b) =>
+      provider.blockConnected(b.header, { height: b.height, transactions: b.txs.map((t) => t.tx) })
+    );
+    if (!equal(h.node("A").wallet.script, feeWallet)) throw new HarnessError("fee wallet differs");
+    provider.unblock = () => h.unblockSigners("A");
+    const w = new WardenHarness({
+      h,
+      signer,
+      keys,
+      provider,
+      recorder,
+      tamper,
+      payout,
+      store,
+      tempDir,
+    });
+    if (!equal(h.node("A").nodeId, keys.nodeId)) throw new HarnessError("node ids differ");
+    return w;
+  }
+
+  /** Node A. */
+  get A(): LdkNode {
+    return this.h.node("A");
+  }
+
+  /** Node B. */
+  get B(): LdkNode {
+    return this.h.node("B");
+  }
+
+  /** Policy refusals (and other failures) the adapter met. */
+  get failures(): RequestFailure[] {
+    return this.provider.failures;
+  }
+
+  /** Wait until the signer answered everything and LDK's resulting rounds are done. */
+  settle(): Promise<void> {
+    return this.provider.settled();
+  }
+
+  /** Mine `n` blocks one by one, settling after each. */
+  async mine(n = 1): Promise<void> {
+    for (let i = 0; i < n; i++) {
+      this.h.mine(1);
+      await this.settle();
+    }
+  }
+
+  /** Mine until `done()` (checked before each block), at most `max` blocks. */
+  async mineUntil(done: () => boolean, max: number): Promise<number> {
+    for (let i = 0; i < max; i++) {
+      if (done()) return i;
+      await this.mine(1);
+    }
+    if (done()) return max;
+    throw new HarnessError(`condition not reached after mining ${max} blocks`);
+  }
+
+  /** Pump and settle (e.g. after a timer tick). */
+  async pump(): Promise<void> {
+    this.h.pump();
+    await this.settle();
+  }
+
+  /** Open a channel and wait until it is ready on both sides. */
+  async openChannel(
+    o: {
+      from: NodeRef;
+      to: NodeRef;
+      valueSat: bigint;
+      pushMsat?: bigint;
+      anchors?: boolean;
+      /** What A declares to the signer (default: the push it really asks LDK for). */
+      declaredPushMsat?: bigint;
+    },
+  ): Promise<WardenChannel> {
+    await this.provider.ready();
+    const from = this.h.node(o.from);
+    const to = this.h.node(o.to);
+    const mark = from.events.length;
+    const userChannelId = from.nextUserChannelId();
+    if (from.name === "A") {
+      this.provider.expectChannel(userChannelId, {
+        pushMsat: o.declaredPushMsat ?? o.pushMsat ?? 0n,
+      });
+    }
+    const r = from.chanMan.create_channel(
+      to.nodeId,
+      o.valueSat,
+      o.pushMsat ?? 0n,
+      userChannelId,
+      null,
+      from.channelConfig({ anchors: o.anchors }),
+    );
+    if (!(r instanceof ldk.Result_ChannelIdAPIErrorZ_OK)) {
+      throw new HarnessError(`create_channel failed: ${apiError(r)}`);
+    }
+    const temp = toHex(r.res.get_a());
+    await this.pump();
+    const pending = this.h.events(from, "ChannelPending", { since: mark })
+      .find((e) => e.formerTemporaryChannelId === temp);
+    if (!pending) throw new HarnessError(`channel ${temp} did not reach ChannelPending`);
+    const channel: WardenChannel = {
+      channelId: pending.channelId,
+      funding: { txid: pending.fundingTxid, vout: pending.fundingVout },
+      valueSat: o.valueSat,
+      from: from.name,
+      to: to.name,
+    };
+    const ready = (n: LdkNode) =>
+      n.events.some((e) => e.kind === "ChannelReady" && e.channelId === channel.channelId);
+    await this.mineUntil(() => ready(from) && ready(to), 20);
+    return channel;
+  }
+
+  /** Pay over the direct channel and wait for the outcome. */
+  async pay(
+    o: { from: NodeRef; to: NodeRef; amountMsat: bigint; hold?: boolean },
+  ): Promise<PaymentResult> {
+    const from = this.h.node(o.from);
+    const to = this.h.node(o.to);
+    const since: [number, number] = [from.events.length, to.events.length];
+    const r = this.h.pay(o);
+    if (r.status === "failed") return r;
+    await this.settle();
+    return this.h.paymentStatus({ from, to, paymentHash: r.paymentHash, since });
+  }
+
+  /** Cooperative close by `by`: negotiate, mine the closing transaction, return it. */
+  async cooperativeClose(o: { by: NodeRef; channel: WardenChannel }): Promise<CloseOutcome> {
+    const by = this.h.node(o.by);
+    const other = this.h.node(by.name === o.channel.from ? o.channel.to : o.channel.from);
+    const r = by.chanMan.close_channel(by.channelIdObject(o.channel.channelId), other.nodeId);
+    if (!r.is_ok()) throw new HarnessError(`close_channel failed: ${apiError(r)}`);
+    await this.pump();
+    const f = o.channel.funding;
+    const spender = this.h.chain.spenderOf(f.txid, f.vout);
+    if (!spender) throw new HarnessError("no closing transaction was broadcast");
+    if (spender.height === null) await this.mine(1);
+    const tx = this.h.chain.transaction(spender.txid)?.chainTx.tx as Tx;
+    const outputs: Record<string, bigint> = {};
+    for (const n of this.h.nodes.values()) {
+      outputs[n.name] = tx.outputs.filter((x) => this.h.ownsScript(n, x.script))
+        .reduce((s, x) => s + x.amount, 0n);
+    }
+    const feeSat = o.channel.valueSat - tx.outputs.reduce((s, x) => s + x.amount, 0n);
+    return { txid: spender.txid, tx, feeSat, outputs };
+  }
+
+  /**
+   * Force close by `by` (`force_close_broadcasting_latest_txn`). With `offline` the peers are
+   * disconnected first, so the peer cannot answer the error with its own commitment while our
+   * (asynchronous) holder signature is on its way; they are reconnected after.
+   */
+  async forceClose(
+    o: { by: NodeRef; channel: WardenChannel; offline?: boolean },
+  ): Promise<string> {
+    const by = this.h.node(o.by);
+    const other = this.h.node(by.name === o.channel.from ? o.channel.to : o.channel.from);
+    const connections = o.offline ? this.h.net.connections() : [];
+    for (const c of connections) this.h.net.disconnect(c);
+    if (o.offline) await this.pump();
+    const r = by.chanMan.force_close_broadcasting_latest_txn(
+      by.channelIdObject(o.channel.channelId),
+      other.nodeId,
+      "warden test force close",
+    );
+    if (!r.is_ok()) throw new HarnessError(`force close failed: ${apiError(r)}`);
+    await this.pump();
+    const f = o.channel.funding;
+    const spender = this.h.chain.spenderOf(f.txid, f.vout);
+    if (!spender) throw new HarnessError("no commitment transaction was broadcast");
+    if (o.offline) {
+      this.h.connect("A", "B");
+      await this.settle();
+    }
+    return spender.txid;
+  }
+
+  /** Every distinct commitment B held for a channel (revoked ones included), oldest first. */
+  heldCommitments(ref: NodeRef, channel: WardenChannel): PlainCommitmentTx[] {
+    const seen = new Set<string>();
+    const out: PlainCommitmentTx[] = [];
+    for (const hc of this.h.tap(ref).holderCommitments) {
+      const c = hc.commitment_tx;
+      if (seen.has(c.txid)) continue;
+      const input = decodeTx(fromHex(c.tx)).inputs[0];
+      if (toHex(reverse(input.txid)) !== channel.funding.txid) continue;
+      if (input.vout !== channel.funding.vout) continue;
+      seen.add(c.txid);
+      out.push(c);
+    }
+    return out;
+  }
+
+  /** Requests the signer received per API method (tampered ones included). */
+  requestCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.tamper.seen) out[r.method] = (out[r.method] ?? 0) + 1;
+    return out;
+  }
+
+  /**
+   * Sweep every `DelayedPaymentOutput` LDK reported (our to_local, our HTLC transactions'
+   * outputs) to the payout script, each input signed by Warden (`signDelayedSweep`): LDK itself
+   * makes no channel-signer call for these (its `OutputSpender` would re-derive the keys).
+   * Broadcasts one transaction per output; returns them.
+   */
+  async sweepDelayed(o: { feeSat?: bigint } = {}): Promise<DelayedSweep[]> {
+    const out: DelayedSweep[] = [];
+    const rest: ldk.SpendableOutputDescriptor[] = [];
+    for (const d of this.A.spendable) {
+      if (!(d instanceof ldk.SpendableOutputDescriptor_DelayedPaymentOutput)) {
+        rest.push(d);
+        continue;
+      }
+      const p = d.delayed_payment_output;
+      const id = ChannelId.fromKeysId(p.get_channel_keys_id());
+      const point = p.get_per_commitment_point();
+      const state = await this.signer.channelState(id);
+      const n = state?.enforcement.forceClosedNumber;
+      if (n === null || n === undefined) throw new HarnessError("no force-closed commitment");
+      const ours = await this.api.getPerCommitmentPoint(id, n);
+      if (!equal(ours, point)) throw new HarnessError("the output is not of our closed commitment");
+      const bp = await this.api.getChannelBasepoints(id);
+      const delay = p.get_to_self_delay();
+      const script = toLocalScript({
+        revocationKey: p.get_revocation_pubkey().get_a(),
+        broadcasterDelayedPaymentKey: derivePublicKey(bp.delayedPayment, point),
+        toSelfDelay: delay,
+      });
+      const outpoint = p.get_outpoint();
+      const value = p.get_output().value;
+      const fee = o.feeSat ?? 500n;
+      const tx: Tx = {
+        version: 2,
+        inputs: [{
+          txid: outpoint.get_txid(),
+          vout: outpoint.get_index(),
+          scriptSig: new Uint8Array(),
+          sequence: delay,
+          witness: [],
+        }],
+        outputs: [{ amount: value - fee, script: this.payout }],
+        locktime: 0,
+      };
+      const sig = await this.api.signDelayedSweep(id, {
+        spend: {
+          tx,
+          spent: [{ amount: value, script: p.get_output().script_pubkey }],
+          inputPaths: [[]],
+          outputPaths: [[PAYOUT_INDEX]],
+        },
+        inputIndex: 0,
+        number: n,
+      });
+      tx.inputs[0].witness = [
+        concat(derEncode(sig.signature), Uint8Array.of(sig.sighashType)),
+        new Uint8Array(),
+        script,
+      ];
+      const outcome = this.h.submitTransaction(encodeTx(tx), "sweep:A");
+      out.push({
+        txid: outcome.txid,
+        valueSat: value,
+        sweptSat: value - fee,
+        outcome: outcome.status,
+      });
+    }
+    this.A.spendable.splice(0, this.A.spendable.length, ...rest);
+    return out;
+  }
+
+  /** Close the harness and the store (and remove a temporary directory). */
+  async close(): Promise<void> {
+    await this.settle();
+    this.h.close();
+    await this.store.close();
+    if (this.#tempDir) await Deno.remove(this.#tempDir, { recursive: true });
+  }
+}
+
+/** A channel opened through {@link WardenHarness.openChannel}. */
+export interface WardenChannel {
+  /** Channel id, hex. */
+  channelId: string;
+  /** Funding outpoint (display txid). */
+  funding: { txid: string; vout: number };
+  /** Channel value. */
+  valueSat: bigint;
+  /** Opener. */
+  from: string;
+  /** Acceptor. */
+  to: string;
+}
+
+/** A sweep of one delayed output. */
+export interface DelayedSweep {
+  /** The sweep's txid. */
+  txid: string;
+  /** The swept output's value. */
+  valueSat: bigint;
+  /** What the sweep pays to the payout script. */
+  sweptSat: bigint;
+  /** The chain's verdict on the broadcast. */
+  outcome: string;
+}
+
+/** A mined cooperative close. */
+export interface CloseOutcome {
+  /** Closing txid. */
+  txid: string;
+  /** The transaction. */
+  tx: Tx;
+  /** Its fee. */
+  feeSat: bigint;
+  /** Output value per node. */
+  outputs: Record<string, bigint>;
+}
