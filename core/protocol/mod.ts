@@ -1,7 +1,12 @@
 /**
  * The remote-signer (CLN hsmd + VLS) wire protocol: wire primitives (`types.ts`), THE message
- * table (`messages.ts`), the body codec (`codec.ts`) and the transport envelopes with their
- * stream decoders (`framing.ts`).
+ * table (`messages.ts`), the body codec (`codec.ts`), the transport envelopes with their
+ * stream decoders (`framing.ts`) and the `SignerError` codes (`errors.ts`).
+ *
+ * The Dispatcher, which serves these messages with the signer, is imported from `dispatch.ts`
+ * directly (with its conversions `convert.ts` and the init phase `init.ts`): it depends on the
+ * signer service, which itself uses this module's types, so re-exporting it here would make an
+ * import cycle.
  *
  * ```ts
  * import { decodeMessage, encodeReply } from "./mod.ts";
@@ -123,3 +128,16 @@ export {
   type SerialRequest,
   serialRequestDecoder,
 } from "./framing.ts";
+export {
+  classifyError,
+  DispatchError,
+  errorReply,
+  type FailedRequest,
+  MAX_ERROR_MESSAGE,
+  sanitizeMessage,
+  SIGNER_ERROR,
+  signerError,
+  type SignerErrorCode,
+  type SignerErrorInfo,
+  signerErrorOf,
+} from "./errors.ts";
