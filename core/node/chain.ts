@@ -60,6 +60,11 @@ export const ChainStateSchema = z.object({
   headers: z.array(HeaderSchema),
   /** Watched outpoints by `txid:vout` (txid internal order, hex). */
   watches: z.record(z.string(), WatchSchema),
+  /**
+   * The node feeds each block's transactions (the in-process LDK adapter does; VLS's frontend sends
+   * TXOO proofs, which are not parsed). Only then do depths mean anything.
+   */
+  txFeed: z.boolean().default(false),
 });
 
 /** See {@link ChainStateSchema}. */
@@ -122,7 +127,7 @@ export class ChainTracker implements ChainView {
 
   /** A tracker over `state` (a fresh one when absent). */
   constructor(state?: ChainState) {
-    this.#state = state ?? { version: 1, headers: [], watches: {} };
+    this.#state = state ?? { version: 1, headers: [], watches: {}, txFeed: false };
   }
 
   /** The persisted state (for the store). */
@@ -130,9 +135,26 @@ export class ChainTracker implements ChainView {
     return this.#state;
   }
 
-  /** Whether any block was fed. */
+  /**
+   * Whether the chain is followed with transactions, so that depth facts mean something: blocks
+   * were fed together with their transactions. Headers alone (VLS's frontend) keep a tip for
+   * `TipInfo` and heartbeats but leave the chain untracked for the rules.
+   */
   get tracked(): boolean {
+    return this.#state.headers.length > 0 && this.#state.txFeed;
+  }
+
+  /** Whether any block was fed (a tip is known). */
+  get hasTip(): boolean {
     return this.#state.headers.length > 0;
+  }
+
+  /** The watched outpoints (txid internal order, hex). */
+  watched(): { txid: string; vout: number }[] {
+    return Object.keys(this.#state.watches).map((k) => {
+      const [txid, vout] = k.split(":");
+      return { txid, vout: Number(vout) };
+    });
   }
 
   /** The tip height (0 when untracked). */
@@ -210,7 +232,12 @@ export class ChainTracker implements ChainView {
       prevHash: toHex(h.prevHash),
       time: h.time,
     }].slice(-MAX_REORG_DEPTH);
-    return { version: 1, headers, watches };
+    return {
+      version: 1,
+      headers,
+      watches,
+      txFeed: this.#state.txFeed || options.transactions !== undefined,
+    };
   }
 
   /** The state after removing the tip block `header` (a reorganisation). */
@@ -226,7 +253,12 @@ export class ChainTracker implements ChainView {
       if (w.created === tip.height) w.created = null;
       if (w.spent === tip.height) w.spent = null;
     }
-    return { version: 1, headers: this.#state.headers.slice(0, -1), watches };
+    return {
+      version: 1,
+      headers: this.#state.headers.slice(0, -1),
+      watches,
+      txFeed: this.#state.txFeed,
+    };
   }
 
   /** Adopt a state computed by {@link withBlock} / {@link withoutTip} once it is durable. */

@@ -57,7 +57,7 @@ import { type ChannelOutputFacts, onchainTxFacts } from "../channel/ops/splice.t
 import { feerateOf, type SpendTx, spendTxFromPsbt } from "../channel/ops/sweep.ts";
 import type { ChannelSetup } from "../channel/types.ts";
 import { ChannelId, type ChannelKeys, type NodeKeys } from "../keys/types.ts";
-import type { CloseInfo, Utxo } from "../protocol/mod.ts";
+import type { CloseInfo, Utxo } from "../protocol/types.ts";
 import type { OnchainWalletInputFactsT, SignOnchainFactsT } from "./facts_onchain_wallet.ts";
 import {
   type NodeOpOutcome,

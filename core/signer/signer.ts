@@ -15,7 +15,9 @@
  * @module
  */
 import { bytesToBigInt, fromHex, reverse, toHex } from "../bytes.ts";
-import { ChannelId, type ChannelKeys, type NodeKeys } from "../keys/types.ts";
+import { ChannelId, type ChannelKeys, type KeyStyle, type NodeKeys } from "../keys/types.ts";
+import type { ExtendedPublicKey } from "../keys/bip32.ts";
+import type { Network } from "../bitcoin/network.ts";
 import { fromJson, toJson } from "../store/json.ts";
 import type { Store, StoreWrite } from "../store/types.ts";
 import { type ChannelSetup, type ChannelState, ChannelStateSchema } from "../channel/types.ts";
@@ -545,6 +547,53 @@ export class Signer<D extends Verdict = Verdict> {
       await this.#persistChain(state);
       this.#tracker.commit(state);
     });
+  }
+
+  /**
+   * What the protocol layer reads of the chain: whether depths are known, funding depths, and the
+   * outpoints the node's chain follower should watch (`check_outpoint`, `ForwardWatches`).
+   */
+  get chain(): ChainView & {
+    watches(): { txids: Uint8Array[]; outpoints: { txid: string; vout: number }[] };
+  } {
+    const view = this.#chain;
+    const tracker = this.#tracker;
+    return {
+      get tracked() {
+        return view.tracked;
+      },
+      get height() {
+        return view.height;
+      },
+      fundingDepth: (o) => view.fundingDepth(o),
+      closingDepth: (o) => view.closingDepth(o),
+      doubleSpentDepth: (o) => view.doubleSpentDepth(o),
+      watches: () => {
+        const outpoints = tracker.watched();
+        return {
+          txids: [...new Set(outpoints.map((o) => o.txid))].map((t) => fromHex(t)),
+          outpoints,
+        };
+      },
+    };
+  }
+
+  /** The node's public identity (for init replies): node id, BOLT-12 key, account key, style. */
+  get identity(): {
+    nodeId: Uint8Array;
+    bolt12Pubkey: Uint8Array;
+    accountKey(): ExtendedPublicKey;
+    style: KeyStyle;
+    network: Network;
+  } {
+    const keys = this.#keys;
+    return {
+      nodeId: keys.nodeId,
+      bolt12Pubkey: keys.bolt12Pubkey,
+      accountKey: () => keys.accountKey(),
+      style: keys.style,
+      network: keys.network,
+    };
   }
 
   /** The chain tip (VLS `TipInfo`): height and hash (internal order); undefined when untracked. */
