@@ -5,16 +5,28 @@
  * same pure channel operations on the mirrored setup (tests/core/channel/_peer.ts). The peer
  * produces exactly what a real counterparty sends (its points, secrets and signatures), so honest
  * requests can be built and then tampered with one property at a time.
+ *
+ * Our outgoing HTLCs are payments, so the rig approves each one first (`preapprove_keysend`, with
+ * a {@link PositiveApprover} unless told otherwise), as a node must for the payment rules. Several
+ * rigs may share one signer (`share`: another channel of the same node, e.g. to forward), a rig
+ * may fund its channel from a transaction of its own (`fundingOutpoint`), and `reopen` opens a
+ * fresh signer over the same store (a restart).
  */
 import { AssertionError, deepStrictEqual, strictEqual } from "node:assert/strict";
 import { fromHex, toHex } from "../../../core/bytes.ts";
 import { publicKey, sha256 } from "../../../core/crypto/mod.ts";
-import { p2wpkh } from "../../../core/bitcoin/script.ts";
+import { p2wpkh, p2wsh } from "../../../core/bitcoin/script.ts";
+import { fundingScript } from "../../../core/bolt3/scripts.ts";
 import type { Tx, TxOutput } from "../../../core/bitcoin/tx.ts";
 import { commitmentFee, isHtlcTrimmed } from "../../../core/bolt3/commitment.ts";
 import { ChannelId, type ChannelKeys } from "../../../core/keys/types.ts";
 import { nodeKeysFromSeed } from "../../../core/keys/mod.ts";
 import { MemoryStore } from "../../../core/store/memory.ts";
+import type { Store } from "../../../core/store/types.ts";
+import { type Approver, PositiveApprover } from "../../../core/node/approvals.ts";
+import { newStub } from "../../../core/channel/state.ts";
+import { setupChannel } from "../../../core/channel/ops/setup.ts";
+import { UNTRACKED_CHAIN } from "../../../core/channel/ops/context.ts";
 import { toJson } from "../../../core/store/json.ts";
 import { walletView } from "../../../core/node/wallet.ts";
 import { type AuditEntry, Signer } from "../../../core/signer/signer.ts";
@@ -51,24 +63,30 @@ export function regtestPolicy(site?: string): Policy {
   const key = site ?? "";
   let policy = policies.get(key);
   if (policy) return policy;
-  const registry = signerRegistry();
-  if (site === undefined) {
-    policy = loadPolicy(DEFAULT_POLICY, { registry, network: "regtest" });
-  } else {
-    const sitePath = DEFAULT_POLICY.replace(/default\.policy$/, "site_under_test.policy");
-    const text = `policy "site" version 1\ninclude "default.policy"\n${site}\n`;
-    policy = loadPolicy(sitePath, {
-      registry,
-      network: "regtest",
-      readFile: (path) => (path === sitePath ? text : Deno.readTextFileSync(path)),
-    });
-  }
+  policy = loadRegtestPolicy(site);
   policies.set(key, policy);
   return policy;
 }
 
+/** {@link regtestPolicy} loaded anew (not cached: its limit windows start empty). */
+export function loadRegtestPolicy(site?: string): Policy {
+  const registry = signerRegistry();
+  if (site === undefined) return loadPolicy(DEFAULT_POLICY, { registry, network: "regtest" });
+  const sitePath = DEFAULT_POLICY.replace(/default\.policy$/, "site_under_test.policy");
+  const text = `policy "site" version 1\ninclude "default.policy"\n${site}\n`;
+  return loadPolicy(sitePath, {
+    registry,
+    network: "regtest",
+    readFile: (path) => (path === sitePath ? text : Deno.readTextFileSync(path)),
+  });
+}
+
 /** Our node's keys (the seed of _peer.ts). */
 export const US_NODE = nodeKeysFromSeed(new Uint8Array(32).fill(1), { network: "regtest" });
+/** The peer's node keys (the seed of _peer.ts). */
+const PEER_NODE = nodeKeysFromSeed(new Uint8Array(32).fill(2), { network: "regtest" });
+/** Where the rig's keysends go (any valid node id: keysend destinations are not verified). */
+export const PAYEE: Uint8Array = publicKey(new Uint8Array(32).fill(0x33));
 /** The peer's node id as _peer.ts names it. */
 export const PEER_ID: Uint8Array = fromHex("02" + "11".repeat(32));
 /** The clock of every test signer. */
@@ -146,22 +164,127 @@ export interface RigOptions {
   valueSat?: bigint;
   /** Items of a site policy that includes the default one. */
   site?: string;
-  /** Scripts on the operator's allowlist. */
+  /**
+   * Scripts on the operator's allowlist (a fixed wallet view); without it the signer reads the
+   * allowlist stored at `node/allowlist` (edit it with core/node/allowlist.ts `updateAllowlist`).
+   */
   allowlist?: Uint8Array[];
   /** The chain the signer sees (default: untracked). */
   chain?: ChainView;
+  /** Who approves payments and unknown on-chain outputs (default: {@link PositiveApprover}). */
+  approver?: Approver;
+  /** The store (default: a fresh MemoryStore). */
+  store?: Store;
+  /** The signer's clock (default: {@link NOW}). */
+  clock?: () => number;
+  /** Another rig whose signer (store, audit, options) this channel shares: another channel of ours. */
+  share?: Rig;
+  /** The channel's CLN dbid (default 1; channels sharing a signer need distinct ones). */
+  dbid?: bigint;
+  /** The funding outpoint (txid in internal order, hex; default `aa...aa:0`). */
+  fundingOutpoint?: { txid: string; vout: number };
+  /** The peer opened the channel (only {@link Rig.setUp} fits: the balance sheet assumes we did). */
+  inbound?: boolean;
+  /** The peer's node id in our channel id (default {@link PEER_ID}, which is not a valid point). */
+  peerId?: Uint8Array;
+}
+
+/** The options that describe the signer rather than the channel (what `share` inherits). */
+function signerOptions(o: RigOptions): RigOptions {
+  return {
+    site: o.site,
+    allowlist: o.allowlist,
+    chain: o.chain,
+    approver: o.approver,
+    store: o.store,
+    clock: o.clock,
+  };
+}
+
+/** The peer's keys of the channel with CLN dbid `dbid` (as channelPair derives them). */
+function peerChannelKeys(dbid: bigint): ChannelKeys {
+  return PEER_NODE.channelKeys(ChannelId.fromPeerDbid(US_NODE.nodeId, dbid));
+}
+
+/** The peer node's real id (a valid point; use it as `peerId` where the id must be one). */
+export const PEER_NODE_ID: Uint8Array = PEER_NODE.nodeId;
+
+/** The P2WSH funding script of the channel with `dbid` (and `peerId`), before it exists. */
+export function channelFundingScript(o: { dbid: bigint; peerId?: Uint8Array }): Uint8Array {
+  const ours = US_NODE.channelKeys(ChannelId.fromPeerDbid(o.peerId ?? PEER_ID, o.dbid));
+  return p2wsh(fundingScript(ours.fundingPubkey, peerChannelKeys(o.dbid).fundingPubkey));
+}
+
+/**
+ * A set-up channel between us and the peer like tests/core/channel/_peer.ts `makeChannel`, with
+ * our CLN dbid and the funding outpoint chosen.
+ */
+function channelPair(
+  o: {
+    anchors?: boolean;
+    pushMsat: bigint;
+    valueSat: bigint;
+    dbid: bigint;
+    fundingOutpoint: { txid: string; vout: number };
+    inbound: boolean;
+    peerId: Uint8Array;
+  },
+): { us: Side; peer: Side } {
+  const usKeys = US_NODE.channelKeys(ChannelId.fromPeerDbid(o.peerId, o.dbid));
+  const peerKeys = peerChannelKeys(o.dbid);
+  const base = {
+    channelValueSat: o.valueSat,
+    pushMsat: o.pushMsat,
+    fundingOutpoint: o.fundingOutpoint,
+    holderShutdownScript: "",
+    holderShutdownWalletIndex: null,
+    counterpartyShutdownScript: "",
+    commitmentType: o.anchors ? "anchors_zero_fee_htlc" as const : "static_remotekey" as const,
+  };
+  const keysOf = (k: ChannelKeys) => ({
+    fundingPubkey: toHex(k.fundingPubkey),
+    revocationBasepoint: toHex(k.basepoints.revocation),
+    paymentBasepoint: toHex(k.basepoints.payment),
+    delayedPaymentBasepoint: toHex(k.basepoints.delayedPayment),
+    htlcBasepoint: toHex(k.basepoints.htlc),
+  });
+  const ready = (keys: ChannelKeys, setup: ChannelSetup): Side => ({
+    keys,
+    state: setupChannel(
+      { state: newStub(keys.channelId.toHex()), keys, chain: UNTRACKED_CHAIN },
+      setup,
+    ).next,
+  });
+  return {
+    us: ready(usKeys, {
+      ...base,
+      isOutbound: !o.inbound,
+      holderSelectedContestDelay: 144,
+      counterpartySelectedContestDelay: 6,
+      counterparty: keysOf(peerKeys),
+    }),
+    peer: ready(peerKeys, {
+      ...base,
+      isOutbound: o.inbound,
+      holderSelectedContestDelay: 6,
+      counterpartySelectedContestDelay: 144,
+      counterparty: keysOf(usKeys),
+    }),
+  };
 }
 
 /** Our side through the real signer, the peer's through the pure operations. */
 export class Rig {
-  /** The signer under test. */
-  readonly signer: Signer<Decision>;
-  /** Its store. */
-  readonly store: MemoryStore;
+  /** The signer under test (replaced by {@link Rig.reopen}). */
+  signer: Signer<Decision>;
+  /** Its store (replaced by {@link Rig.reopen} when given another handle). */
+  store: Store;
   /** Every decision the signer made. */
   readonly audit: AuditEntry<Decision>[];
-  /** The channel id (CLN style, dbid 1). */
-  readonly id: ChannelId = ChannelId.fromPeerDbid(PEER_ID, 1n);
+  /** The channel id (CLN style, dbid 1 unless chosen). */
+  readonly id: ChannelId;
+  /** How the signer was opened (for {@link Rig.reopen}). */
+  readonly #open: { options: RigOptions };
   /** Our channel keys (as the signer derives them). */
   readonly keys: ChannelKeys;
   /** The setup our node proposes. */
@@ -181,15 +304,31 @@ export class Rig {
 
   private constructor(
     signer: Signer<Decision>,
-    o: { store: MemoryStore; audit: AuditEntry<Decision>[]; options: RigOptions },
+    o: { store: Store; audit: AuditEntry<Decision>[]; options: RigOptions },
   ) {
     this.signer = signer;
     this.store = o.store;
     this.audit = o.audit;
     const options = o.options;
+    this.#open = { options };
     const pushMsat = options.pushMsat ?? 300_000_000n;
     const valueSat = options.valueSat ?? 1_000_000n;
-    const { us, peer } = makeChannel({ anchors: options.anchors, pushMsat, valueSat });
+    const dbid = options.dbid ?? 1n;
+    const peerId = options.peerId ?? PEER_ID;
+    this.id = ChannelId.fromPeerDbid(peerId, dbid);
+    const custom = dbid !== 1n || options.fundingOutpoint !== undefined ||
+      options.inbound === true || options.peerId !== undefined;
+    const { us, peer } = !custom
+      ? makeChannel({ anchors: options.anchors, pushMsat, valueSat })
+      : channelPair({
+        anchors: options.anchors,
+        pushMsat,
+        valueSat,
+        dbid,
+        fundingOutpoint: options.fundingOutpoint ?? { txid: "aa".repeat(32), vout: 0 },
+        inbound: options.inbound ?? false,
+        peerId,
+      });
     this.keys = us.keys;
     this.setup = readySetup(us.state);
     this.peer = peer;
@@ -198,23 +337,82 @@ export class Rig {
     this.acceptorMsat = pushMsat;
   }
 
-  /** A signer over a fresh store and the channel's two sides (nothing created yet). */
+  /**
+   * A signer over a fresh store (or `options.store`) and the channel's two sides (nothing created
+   * yet); with `share`, the other rig's signer, store and audit.
+   */
   static async create(options: RigOptions = {}): Promise<Rig> {
-    const store = new MemoryStore();
+    if (options.share) {
+      const other = options.share;
+      return new Rig(other.signer, {
+        store: other.store,
+        audit: other.audit,
+        options: { ...options, ...signerOptions(other.#open.options), share: undefined },
+      });
+    }
+    const store = options.store ?? new MemoryStore();
     const audit: AuditEntry<Decision>[] = [];
+    const signer = await Rig.#openSigner(store, audit, { options });
+    return new Rig(signer, { store, audit, options });
+  }
+
+  static #openSigner(
+    store: Store,
+    audit: AuditEntry<Decision>[],
+    o: { options: RigOptions; policy?: Policy },
+  ): Promise<Signer<Decision>> {
+    const options = o.options;
     const allowlist = options.allowlist ?? [];
-    const signer = await Signer.open<Decision>({
+    return Signer.open<Decision>({
       keys: US_NODE,
       store,
-      policy: regtestPolicy(options.site),
+      policy: o.policy ?? regtestPolicy(options.site),
       audit: { append: (e) => Promise.resolve(void audit.push(e)) },
-      clock: () => NOW,
+      clock: options.clock ?? (() => NOW),
       chain: options.chain,
-      wallet: walletView(US_NODE, {
+      approver: options.approver ?? new PositiveApprover(),
+      // Without `allowlist`, the signer's own wallet view over the store-backed allowlist.
+      wallet: options.allowlist === undefined ? undefined : walletView(US_NODE, {
         allowlisted: (s) => allowlist.some((a) => toHex(a) === toHex(s)),
       }),
     });
-    return new Rig(signer, { store, audit, options });
+  }
+
+  /**
+   * A restart: a fresh {@link Signer} over the same store, or over `store` (the same database
+   * opened again), with `policy` (e.g. one loaded anew; default the cached one) and `approver`,
+   * which this rig then uses. Rigs sharing the old signer must be given the new one.
+   */
+  async reopen(
+    options: { store?: Store; policy?: Policy; approver?: Approver } = {},
+  ): Promise<Signer<Decision>> {
+    if (options.store) this.store = options.store;
+    const open = {
+      ...this.#open.options,
+      approver: options.approver ?? this.#open.options.approver,
+    };
+    this.signer = await Rig.#openSigner(this.store, this.audit, {
+      options: open,
+      policy: options.policy,
+    });
+    return this.signer;
+  }
+
+  /** Approve paying `amountMsat` for `hash` (a keysend to {@link PAYEE}): what a node does first. */
+  approve(hash: Uint8Array, amountMsat: bigint): Promise<boolean> {
+    return this.signer.preapproveKeysend({ destination: PAYEE, paymentHash: hash, amountMsat });
+  }
+
+  /** We offer an HTLC (approved first, unless `approve` is false): added to the balance sheet. */
+  async offer(
+    htlc: { amountMsat: bigint; hash: Uint8Array; cltv: number },
+    options: { approve?: boolean } = {},
+  ): Promise<Htlc> {
+    if (options.approve !== false) await this.approve(htlc.hash, htlc.amountMsat);
+    const h = { fromOpener: true, ...htlc };
+    this.openerMsat -= h.amountMsat;
+    this.htlcs.push(h);
+    return h;
   }
 
   /** `new_channel` and `setup_channel` of our setup (edited by `edit`). */
@@ -395,16 +593,20 @@ export class Rig {
     await this.revoke(from, n - 1);
   }
 
-  /** Add an HTLC offered by `from` and lock it in with commitments `n`. */
+  /** Add an HTLC offered by `from` (ours approved first) and lock it in with commitments `n`. */
   async addHtlc(
     from: "us" | "peer",
     n: number,
     htlc: { amountMsat: bigint; hash: Uint8Array; cltv: number },
   ): Promise<Htlc> {
-    const h = { fromOpener: from === "us", ...htlc };
-    if (h.fromOpener) this.openerMsat -= h.amountMsat;
-    else this.acceptorMsat -= h.amountMsat;
-    this.htlcs.push(h);
+    let h: Htlc;
+    if (from === "us") {
+      h = await this.offer(htlc);
+    } else {
+      h = { fromOpener: false, ...htlc };
+      this.acceptorMsat -= h.amountMsat;
+      this.htlcs.push(h);
+    }
     await this.update(from, n);
     return h;
   }
