@@ -58,6 +58,15 @@ export const ApprovedPaymentSchema = z.object({
 /** See {@link ApprovedPaymentSchema}. */
 export type ApprovedPayment = z.infer<typeof ApprovedPaymentSchema>;
 
+/** How long an approved invoice is kept after it expires (VLS: 24 hours). */
+export const APPROVAL_GRACE_SECONDS = 24 * 3600;
+
+function isPrunedMarker(value: unknown): boolean {
+  return typeof value === "object" && value !== null &&
+    (value as { pruned?: unknown }).pruned === true &&
+    Object.keys(value).length === 1;
+}
+
 interface Versioned<T> {
   value: T;
   version: number;
@@ -86,6 +95,8 @@ export interface PaymentAssessment {
 export class PaymentBook {
   readonly #views = new Map<string, Versioned<ChannelPayments>>();
   readonly #approved = new Map<string, Versioned<ApprovedPayment>>();
+  /** Versions of pruned approvals (a pruned record is overwritten by a marker, never deleted). */
+  readonly #pruned = new Map<string, number>();
   readonly #issued = new Map<string, IssuedInvoice>();
   readonly #preimages = new Set<string>();
 
@@ -99,7 +110,12 @@ export class PaymentBook {
       book.#views.set(e.key.slice(PAYMENT_KEYS.views.length), { value: views, version: e.version });
     }
     for (const e of await store.list(PAYMENT_KEYS.invoices)) {
-      const p = ApprovedPaymentSchema.parse(fromJson(e.value));
+      const value = fromJson(e.value);
+      if (isPrunedMarker(value)) {
+        book.#pruned.set(e.key.slice(PAYMENT_KEYS.invoices.length), e.version);
+        continue;
+      }
+      const p = ApprovedPaymentSchema.parse(value);
       book.#approved.set(p.paymentHash, { value: p, version: e.version });
     }
     for (const e of await store.list(PAYMENT_KEYS.issued)) {
@@ -235,23 +251,57 @@ export class PaymentBook {
     if (!this.#issued.has(record.paymentHash)) this.#issued.set(record.paymentHash, record);
   }
 
+  #nextVersion(hash: string): number {
+    const stored = this.#approved.get(hash)?.version ?? this.#pruned.get(hash);
+    return stored === undefined ? 0 : stored + 1;
+  }
+
   /** The writes recording an approved payment (replacing an older one for the hash). */
   approvedWrites(payment: ApprovedPayment): StoreWrite[] {
-    const stored = this.#approved.get(payment.paymentHash);
     return [{
       key: PAYMENT_KEYS.invoices + payment.paymentHash,
       value: toJson(payment),
-      version: stored === undefined ? 0 : stored.version + 1,
+      version: this.#nextVersion(payment.paymentHash),
     }];
   }
 
   /** Apply {@link PaymentBook.approvedWrites} once durable. */
   commitApproved(payment: ApprovedPayment): void {
-    const stored = this.#approved.get(payment.paymentHash);
     this.#approved.set(payment.paymentHash, {
       value: payment,
-      version: stored === undefined ? 0 : stored.version + 1,
+      version: this.#nextVersion(payment.paymentHash),
     });
+    this.#pruned.delete(payment.paymentHash);
+  }
+
+  /**
+   * Approved payments to forget (VLS prunes invoices 24 hours after they expire, keysends at
+   * expiry): expired past the grace period and no longer carried by any channel's commitments,
+   * so no rule can need them again. Returns the writes (each record overwritten by a small marker,
+   * keeping its version) and a `commit` to apply once they are durable.
+   */
+  pruneApproved(now: number): { writes: StoreWrite[]; commit(): void } {
+    const inFlight = new Set<string>();
+    for (const v of this.#views.values()) {
+      for (const hash of Object.keys(v.value)) inFlight.add(hash);
+    }
+    const expired = [...this.#approved.values()].filter((a) => {
+      const grace = a.value.kind === "keysend" ? 0 : APPROVAL_GRACE_SECONDS;
+      return a.value.expiresAt + grace < now && !inFlight.has(a.value.paymentHash);
+    });
+    return {
+      writes: expired.map((a) => ({
+        key: PAYMENT_KEYS.invoices + a.value.paymentHash,
+        value: toJson({ pruned: true }),
+        version: a.version + 1,
+      })),
+      commit: () => {
+        for (const a of expired) {
+          this.#approved.delete(a.value.paymentHash);
+          this.#pruned.set(a.value.paymentHash, a.version + 1);
+        }
+      },
+    };
   }
 
   /** Number of approved payments on record. */

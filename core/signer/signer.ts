@@ -85,7 +85,6 @@ import {
 } from "../node/sign_context.ts";
 import {
   type ChannelAnnouncementSignatures,
-  parseChannelAnnouncement,
   signChannelAnnouncement,
   type SignChannelAnnouncementRequestT,
   signChannelUpdate,
@@ -845,12 +844,6 @@ export class Signer<D extends Verdict = Verdict> {
     return this.#serial(async () => {
       const loaded = await this.#loadActive(id);
       const hex = id.toHex();
-      let scid: bigint;
-      try {
-        scid = parseChannelAnnouncement(request.announcement).shortChannelId;
-      } catch (e) {
-        throw asRequestError(e);
-      }
       const known = this.#knownChannel(hex, loaded.state);
       let outcome;
       try {
@@ -862,8 +855,11 @@ export class Signer<D extends Verdict = Verdict> {
         throw asRequestError(e);
       }
       const decision = await this.#decide(outcome.kind, outcome.facts, hex);
-      const fresh = this.#scids.get(scid) !== hex;
-      const writes: StoreWrite[] = fresh && !this.#scids.has(scid)
+      // The short channel id as the operation parsed it (CLN's signed form or LDK's unsigned one).
+      const ca = outcome.facts.channel_announcement;
+      const scid = (BigInt(ca.block_height) << 40n) | (BigInt(ca.tx_index) << 16n) |
+        BigInt(ca.output_index);
+      const writes: StoreWrite[] = !this.#scids.has(scid)
         ? [{ key: SCID_PREFIX + scid.toString(), value: JSON.stringify(hex), version: 0 }]
         : [];
       await this.#commit(decision, writes);
@@ -991,6 +987,12 @@ export class Signer<D extends Verdict = Verdict> {
   ): Promise<boolean> {
     return this.#serial(async () => {
       await this.#allowlist.refresh();
+      // Expired approvals are forgotten first, so they neither fill the table nor count as known.
+      const pruning = this.#payments.pruneApproved(this.#clock());
+      if (pruning.writes.length > 0) {
+        await this.#store.put(pruning.writes);
+        pruning.commit();
+      }
       const ctx = this.#preapproveContext();
       let outcome: NodeOpOutcome<F, boolean, PreapproveNext>;
       try {

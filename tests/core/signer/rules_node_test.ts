@@ -769,12 +769,7 @@ refusal(
 
 /**
  * A set-up channel with a peer whose node id is a valid point, its announcement's fields, and
- * `register()`, which signs the announcement so that the signer maps its short channel id.
- *
- * DEPENDS ON a core fix: the signer maps the short channel id only from LDK's unsigned form
- * (core/signer/signer.ts signChannelAnnouncement reads it from `request.announcement` without
- * skipping the type and the four placeholder signatures of CLN's full message, so a CLN
- * announcement maps a wrong id). `register()` therefore also signs the unsigned form.
+ * `register()`, which signs CLN's full announcement so that the signer maps its short channel id.
  */
 async function gossipRig() {
   const rig = await Rig.create({
@@ -791,11 +786,8 @@ async function gossipRig() {
     peerFunding: rig.peer.keys.fundingPubkey,
   };
   const register = async () => {
-    const full = channelAnnouncement(announce);
-    await rig.signer.signChannelAnnouncement(rig.id, { announcement: full });
     await rig.signer.signChannelAnnouncement(rig.id, {
-      announcement: full.subarray(2 + 4 * 64),
-      unsigned: true,
+      announcement: channelAnnouncement(announce),
     });
   };
   return { rig, scid, direction: ourDirection(PEER_NODE_ID), announce, register };

@@ -1,0 +1,47 @@
+/** The payment book's approved payments are forgotten once expired and no longer in flight. */
+import { strictEqual } from "node:assert/strict";
+import { fromHex } from "../../../core/bytes.ts";
+import { nodeKeysFromSeed } from "../../../core/keys/mod.ts";
+import { MemoryStore } from "../../../core/store/memory.ts";
+import { Signer } from "../../../core/signer/signer.ts";
+import { PositiveApprover } from "../../../core/node/approvals.ts";
+import { APPROVAL_GRACE_SECONDS, PAYMENT_KEYS } from "../../../core/signer/payments.ts";
+import { regtestPolicy } from "./_rules_fixture.ts";
+
+const keys = nodeKeysFromSeed(new Uint8Array(32).fill(4), { network: "regtest" });
+const DEST = fromHex("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798");
+
+Deno.test("expired approvals are pruned, their versions kept, and a hash can be approved again", async () => {
+  const store = new MemoryStore();
+  let now = 1_700_000_000;
+  const open = () =>
+    Signer.open({
+      keys,
+      store,
+      policy: regtestPolicy(),
+      clock: () => now,
+      approver: new PositiveApprover(),
+    });
+  const signer = await open();
+  const hash = (i: number) => new Uint8Array(32).fill(i);
+  const keysend = (i: number) =>
+    signer.preapproveKeysend({ destination: DEST, paymentHash: hash(i), amountMsat: 1000n });
+  strictEqual(await keysend(1), true);
+  const key = PAYMENT_KEYS.invoices + "01".repeat(32);
+  strictEqual((await store.get(key))?.version, 0);
+  now += 60 + APPROVAL_GRACE_SECONDS + 1; // well past the keysend's expiry
+  strictEqual(await keysend(2), true, "approving another payment prunes the expired one");
+  const marker = await store.get(key);
+  strictEqual(marker?.version, 1);
+  strictEqual(marker?.value, JSON.stringify({ pruned: true }));
+  strictEqual(await keysend(1), true, "the same hash can be approved again");
+  strictEqual((await store.get(key))?.version, 2);
+  // After a restart the versions carry on.
+  now += 60 + APPROVAL_GRACE_SECONDS + 1;
+  const again = await open();
+  strictEqual(
+    await again.preapproveKeysend({ destination: DEST, paymentHash: hash(3), amountMsat: 1000n }),
+    true,
+  );
+  strictEqual((await store.get(key))?.version, 3, "pruned again after the restart");
+});
