@@ -55,6 +55,18 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
     },
     load: () => import("./heartbeat.ts"),
   },
+  {
+    commands: {
+      run: "run the signer: serve a node over tcp://, ws(s):// or a serial device, locked down",
+    },
+    load: () => import("./run.ts"),
+  },
+  {
+    commands: {
+      replay: "replay recorded traffic against a fresh signer and report changed decisions",
+    },
+    load: () => import("./replay.ts"),
+  },
 ];
 
 /** The top-level usage text. */

@@ -13,8 +13,9 @@
  * - **Warden, SQLite store**: the same with every state change fsynced before the reply.
  *
  * The policy is rules/default.policy when it exists and loads, else an inline permissive policy
- * (the bench names say which). The honest peer's work (its signatures, its checks of ours) runs
- * outside the measured region. At the end a summary gives updates per second and the ratios.
+ * (the bench names say which). The honest peer's work (its signatures, its checks of ours) and the
+ * node's approval of each payment we send (`preapprove_keysend`, before its HTLC is offered; the
+ * payment rules refuse an outgoing HTLC nobody approved) run outside the measured region. At the end a summary gives updates per second and the ratios.
  *
  * Run with `deno bench --allow-all tests/bench/channel_bench.ts`.
  *
@@ -28,6 +29,7 @@ import { MemoryStore } from "../../core/store/memory.ts";
 import { SqliteStore, STATE_FILE } from "../../core/store/sqlite.ts";
 import type { Store } from "../../core/store/types.ts";
 import { Signer } from "../../core/signer/signer.ts";
+import { PositiveApprover } from "../../core/node/approvals.ts";
 import { holderPoint, holderSecret, sortHtlcs } from "../../core/channel/state.ts";
 import { rebuildCommitment, type RebuiltCommitment } from "../../core/channel/rebuild.ts";
 import { toHex } from "../../core/bytes.ts";
@@ -42,6 +44,7 @@ import {
   type Pair,
   paymentHash,
   peerChecksRevocation,
+  peerNodeKeys,
   peerRevokes,
   peerSignsOurs,
   peerValidatesOurs,
@@ -66,16 +69,25 @@ function record(name: string, info: { htlcs: number; kind: string }, ms: number)
   measured.set(name, m);
 }
 
+/**
+ * Payment hashes cycle through {@link HASHES} values, each with its own amount (never two in flight
+ * at once: at most 100 HTLCs are), so the payments a signer approves stay below the policy's
+ * max_invoices (1000) however long the bench runs: a hash met again is an approval already made.
+ */
+const HASHES = 1000;
 let hashCounter = 0;
 function newHtlc(fromUs: boolean): Htlc {
-  const i = hashCounter++;
+  const i = hashCounter++ % HASHES;
   return {
     fromUs,
-    amountMsat: 5_000_000n + BigInt(i % 1000) * 1000n,
+    amountMsat: 5_000_000n + BigInt(i) * 1000n,
     hash: paymentHash(i),
     cltv: 600 + (i % 500),
   };
 }
+
+/** Whom our payments pay (the fixture's peer). */
+const PAYEE = peerNodeKeys().nodeId;
 
 /** A channel with `k` HTLCs in flight, driven through a {@link Signer}. */
 class SignerChannel {
@@ -93,7 +105,15 @@ class SignerChannel {
   /** Open the channel (commitments 0), then add `k` HTLCs (commitments 1). */
   static async open(store: Store, k: number): Promise<SignerChannel> {
     const keys = ourNodeKeys("native");
-    const signer = await Signer.open({ keys, store, policy: loaded.policy, clock: () => NOW });
+    const signer = await Signer.open({
+      keys,
+      store,
+      // A policy of its own: the policy keeps the rate-limit state (payment velocity) of the
+      // store it was loaded for, so signers over different stores must not share one.
+      policy: loadTestPolicy().policy,
+      clock: () => NOW,
+      approver: new PositiveApprover(),
+    });
     const pair = makePair({
       ours: keys,
       id: ourChannelId("native"),
@@ -108,9 +128,22 @@ class SignerChannel {
     peerValidatesOurs(pair, request, await signer.signCounterpartyCommitment(ch.id, request));
     const ours = peerSignsOurs(pair, 0, ch.points.get(0) as Uint8Array);
     ch.points.set(1, (await signer.validateHolderCommitment(ch.id, ours)).nextPoint);
-    for (let i = 0; i < k; i++) pair.ledger.add(newHtlc(i % 2 === 0));
+    for (let i = 0; i < k; i++) await ch.add(newHtlc(i % 2 === 0));
     await ch.update();
     return ch;
+  }
+
+  /** Offer an HTLC; one of ours is a payment the node approves first (as CLN before paying). */
+  async add(htlc: Htlc): Promise<void> {
+    if (htlc.fromUs) {
+      const approved = await this.signer.preapproveKeysend({
+        destination: PAYEE,
+        paymentHash: htlc.hash,
+        amountMsat: htlc.amountMsat,
+      });
+      if (!approved) throw new Error("the payment was not approved");
+    }
+    this.pair.ledger.add(htlc);
   }
 
   /** One update (commitments n); only the four signer requests are inside `b.start/b.end`. */
@@ -121,7 +154,7 @@ class SignerChannel {
     if (n > 1 && ledger.htlcs.length > 0) {
       const oldest = ledger.htlcs[0];
       ledger.remove(oldest, false);
-      ledger.add(newHtlc(oldest.fromUs));
+      await this.add(newHtlc(oldest.fromUs));
     }
     const theirs = counterpartyRequest(pair, n);
     const ours = peerSignsOurs(pair, n, this.points.get(n) as Uint8Array);

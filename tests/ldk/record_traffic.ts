@@ -4,6 +4,12 @@
  * Runs are deterministic (fixed seeds, keys-id seed and chain time), so regenerating gives the
  * same files unless the adapter's requests or the signer's replies change.
  *
+ * A asks its signer to approve every payment it sends before sending it (`preapproveInvoice`
+ * with B's BOLT 11 invoice, recorded like every other request); the signer approves them because
+ * B's node id is on the operator's allowlist ({@link RECORDING_APPROVAL}): a replay must open its
+ * signer the same way (`openSignerA` in warden_node.ts, or `payee:<B's node id>` added to a data
+ * directory's allowlist).
+ *
  * ```sh
  * deno run --allow-all tests/ldk/record_traffic.ts
  * ```
@@ -12,7 +18,7 @@
  *
  * @module
  */
-import { WardenHarness } from "./warden_node.ts";
+import { type PaymentApproval, WardenHarness } from "./warden_node.ts";
 import { anchors, breach, forceCloseByA, openPayClose } from "./warden_scenarios.ts";
 
 /** The recordings: file name (under tests/traffic/) and the scenario. */
@@ -25,9 +31,12 @@ export const RECORDINGS: readonly { file: string; run: (w: WardenHarness) => Pro
   { file: "ldk_anchors.jsonl", run: (w) => anchors(w, { payments: 2, sweep: false }) },
 ];
 
+/** How A's signer approves A's payments in the recordings: B is an allowlisted payee. */
+export const RECORDING_APPROVAL: PaymentApproval = "allowlist";
+
 /** Run one recording and return its lines. */
 export async function record(run: (w: WardenHarness) => Promise<void>): Promise<string[]> {
-  const w = await WardenHarness.create({ record: true });
+  const w = await WardenHarness.create({ record: true, approval: RECORDING_APPROVAL });
   try {
     await run(w);
     return w.recorder?.lines.slice() ?? [];

@@ -1,16 +1,16 @@
 /**
  * Replays the LDK traffic recordings (tests/traffic/ldk_*.jsonl, written by record_traffic.ts)
- * against a fresh signer with the same seed and policy: the recorded blocks rebuild its chain and
- * clock, every reply must be the recorded one (RFC 6979 signatures are deterministic) and nothing
- * may be refused.
+ * against a fresh signer with the same seed, policy and payment approval (B an allowlisted
+ * payee): the recorded blocks rebuild its chain and clock, A's recorded preapprovals approve its
+ * payments again, every reply must be the recorded one (RFC 6979 signatures are deterministic)
+ * and nothing may be refused.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { equal } from "../../core/bytes.ts";
-import { nodeKeysFromSeed } from "../../core/keys/mod.ts";
 import { MemoryStore } from "../../core/store/memory.ts";
-import { walletView } from "../../core/node/wallet.ts";
-import { Signer } from "../../core/signer/signer.ts";
-import { defaultPolicy, feeWalletScript, harnessSeed, signerClock } from "./warden_node.ts";
+import type { Signer } from "../../core/signer/signer.ts";
+import type { Decision } from "../../policy/engine.ts";
+import { openSignerA } from "./warden_node.ts";
+import { RECORDING_APPROVAL } from "./record_traffic.ts";
 import { parseTraffic, replayTraffic, type TrafficRecord } from "./warden_traffic.ts";
 
 const DIR = new URL("../traffic/", import.meta.url);
@@ -19,6 +19,7 @@ const DIR = new URL("../traffic/", import.meta.url);
 const EXPECTED: Record<string, string[]> = {
   "ldk_open_pay_close.jsonl": [
     "addBlock",
+    "preapproveInvoice",
     "setupChannel",
     "signCounterpartyCommitment",
     "validateHolderCommitment",
@@ -26,24 +27,18 @@ const EXPECTED: Record<string, string[]> = {
     "validateCounterpartyRevocation",
     "signMutualClose",
   ],
-  "ldk_force_close.jsonl": ["signHolderCommitment", "signHolderHtlcTx", "signDelayedSweep"],
-  "ldk_breach.jsonl": ["signJusticeSweep"],
-  "ldk_anchors.jsonl": ["signAnchorSpend", "signHolderHtlcTx"],
+  "ldk_force_close.jsonl": [
+    "preapproveInvoice",
+    "signHolderCommitment",
+    "signHolderHtlcTx",
+    "signDelayedSweep",
+  ],
+  "ldk_breach.jsonl": ["preapproveInvoice", "signJusticeSweep"],
+  "ldk_anchors.jsonl": ["preapproveInvoice", "signAnchorSpend", "signHolderHtlcTx"],
 };
 
-async function freshSigner(): Promise<Signer> {
-  const seed = harnessSeed("A");
-  const feeWallet = feeWalletScript(seed);
-  const keys = nodeKeysFromSeed(seed, { network: "regtest", style: "ldk" });
-  const ref: { signer: Signer | null } = { signer: null };
-  ref.signer = await Signer.open({
-    keys,
-    store: new MemoryStore(),
-    policy: defaultPolicy(),
-    clock: signerClock(() => ref.signer),
-    wallet: walletView(keys, { allowlisted: (s) => equal(s, feeWallet) }),
-  });
-  return ref.signer;
+async function freshSigner(): Promise<Signer<Decision>> {
+  return (await openSignerA({ store: new MemoryStore(), approval: RECORDING_APPROVAL })).signer;
 }
 
 for (const [file, methods] of Object.entries(EXPECTED)) {

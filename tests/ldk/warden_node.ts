@@ -22,14 +22,23 @@ import { MemoryStore } from "../../core/store/memory.ts";
 import { SqliteStore } from "../../core/store/sqlite.ts";
 import type { Store } from "../../core/store/types.ts";
 import { walletView } from "../../core/node/wallet.ts";
-import { Signer } from "../../core/signer/signer.ts";
+import { updateAllowlist } from "../../core/node/allowlist.ts";
+import { NegativeApprover, PositiveApprover } from "../../core/node/approvals.ts";
+import { type AuditSink, Signer } from "../../core/signer/signer.ts";
 import { signerRegistry } from "../../core/signer/registry.ts";
 import { loadPolicy } from "../../policy/mod.ts";
+import type { Decision } from "../../policy/engine.ts";
 import type { SignerApi } from "../../transports/ldk/api.ts";
 import { WardenSignerProvider } from "../../transports/ldk/signer_provider.ts";
 import type { RequestFailure } from "../../transports/ldk/requests.ts";
 import type { SimChain } from "./chain.ts";
-import { Harness, HarnessError, type NodeRef, type PaymentResult } from "./harness.ts";
+import {
+  Harness,
+  HarnessError,
+  type NodeRef,
+  type PaymentResult,
+  type PayOptions,
+} from "./harness.ts";
 import type { LdkNode } from "./node.ts";
 import { apiError } from "./node.ts";
 import type { PlainCommitmentTx } from "./plain.ts";
@@ -42,7 +51,7 @@ export function harnessSeed(name: string): Uint8Array {
 }
 
 /** The clock of a signer: the time of its chain tip (a fixed start before any block). */
-export function signerClock(signer: () => Signer | null): () => number {
+export function signerClock(signer: () => Signer<Decision> | Signer | null): () => number {
   return () => signer()?.tipInfo()?.time ?? 1_700_000_000;
 }
 
@@ -63,6 +72,68 @@ export function defaultPolicy(): ReturnType<typeof loadPolicy> {
   return loadPolicy(path, { registry: signerRegistry(), network: "regtest" });
 }
 
+/** A harness node's id (LDK's KeysManager node key from the harness seed, as Warden derives it). */
+export function harnessNodeId(name: string): Uint8Array {
+  return nodeKeysFromSeed(harnessSeed(name), { network: "regtest", style: "ldk" }).nodeId;
+}
+
+/**
+ * How A's signer approves the payments A sends (A asks before every `send_payment`):
+ * - `"approver"`: the operator's approver says yes to every payment (`PositiveApprover`);
+ * - `"allowlist"`: nobody approves (`NegativeApprover`, the signer's default) but B's node id is on
+ *   the operator's allowlist (`payee:<id>`, written to the store), which approves invoices to B;
+ * - `"none"`: nobody approves and nobody is allowlisted: every preapproval is refused.
+ */
+export type PaymentApproval = "approver" | "allowlist" | "none";
+
+/** The allowlist entry of node B as a payee. */
+export function payeeEntry(name = "B"): string {
+  return `payee:${toHex(harnessNodeId(name))}`;
+}
+
+/** Options of {@link openSignerA}. */
+export interface SignerAOptions {
+  /** The store (a fresh one for a replay). */
+  store: Store;
+  /** How payments are approved (default `"approver"`). */
+  approval?: PaymentApproval;
+  /** Where decisions are recorded. */
+  audit?: AuditSink<Decision>;
+}
+
+/**
+ * Node A's signer as the harness runs it: A's seed (LDK key style), rules/default.policy for
+ * regtest, the clock of its own chain tip, the harness's fee wallet allowlisted (anchor CPFP
+ * change), and the payment approval of `approval` (for `"allowlist"`, B is added to the stored
+ * allowlist). Replays of the recordings open the same signer over a fresh store.
+ */
+export async function openSignerA(
+  o: SignerAOptions,
+): Promise<{ signer: Signer<Decision>; keys: NodeKeys }> {
+  const seed = harnessSeed("A");
+  const keys = nodeKeysFromSeed(seed, { network: "regtest", style: "ldk" });
+  const approval = o.approval ?? "approver";
+  if (approval === "allowlist") {
+    await updateAllowlist(o.store, "regtest", (a) => a.add(payeeEntry("B")));
+  }
+  const feeWallet = feeWalletScript(seed);
+  // The signer's clock is the time of the last block it was fed (its own chain tracker), so a
+  // replay of the recorded traffic (blocks included) sees the same times.
+  const tip: { signer: Signer<Decision> | null } = { signer: null };
+  const signer = await Signer.open<Decision>({
+    keys,
+    store: o.store,
+    policy: defaultPolicy(),
+    clock: signerClock(() => tip.signer),
+    audit: o.audit,
+    approver: approval === "approver" ? new PositiveApprover() : new NegativeApprover(),
+    // The harness's fee-bump wallet (anchor CPFP change) is the operator's allowlist.
+    wallet: walletView(keys, { allowlisted: (s) => equal(s, feeWallet) }),
+  });
+  tip.signer = signer;
+  return { signer, keys };
+}
+
 /** Options of {@link WardenHarness.create}. */
 export interface WardenHarnessOptions {
   /** Store backend (default memory; "sqlite" in a temp dir). */
@@ -77,6 +148,17 @@ export interface WardenHarnessOptions {
   logLevel?: "gossip" | "trace" | "debug" | "info" | "warn" | "error";
   /** Feerate of both nodes in sat/kW (default {@link TEST_FEERATE}). */
   feerate?: number;
+  /** How A's signer approves A's payments (default `"approver"`; see {@link PaymentApproval}). */
+  approval?: PaymentApproval;
+}
+
+/** Options of {@link WardenHarness.pay} and {@link WardenHarness.send}. */
+export interface WardenPayOptions extends PayOptions {
+  /**
+   * Whether A asks its signer to approve the payment before sending it (default true, as an
+   * honest node does). False plays a compromised node that sends without asking.
+   */
+  preapprove?: boolean;
 }
 
 /**
@@ -92,7 +174,7 @@ export class WardenHarness {
   /** The LDK harness. */
   readonly h: Harness;
   /** Warden's signer service. */
-  readonly signer: Signer;
+  readonly signer: Signer<Decision>;
   /** A's keys (LDK style). */
   readonly keys: NodeKeys;
   /** The adapter. */
@@ -111,7 +193,7 @@ export class WardenHarness {
 
   private constructor(o: {
     h: Harness;
-    signer: Signer;
+    signer: Signer<Decision>;
     keys: NodeKeys;
     provider: WardenSignerProvider;
     recorder: RecordingSignerApi | null;
@@ -135,7 +217,6 @@ export class WardenHarness {
   /** Build the signer, the adapter and the harness (A signed by Warden, B by LDK). */
   static async create(options: WardenHarnessOptions = {}): Promise<WardenHarness> {
     const seed = harnessSeed("A");
-    const keys = nodeKeysFromSeed(seed, { network: "regtest", style: "ldk" });
     let tempDir: string | null = null;
     let store: Store;
     if (options.store === "sqlite") {
@@ -145,18 +226,7 @@ export class WardenHarness {
       store = new MemoryStore();
     }
     const feeWallet = feeWalletScript(seed);
-    // The signer's clock is the time of the last block it was fed (its own chain tracker), so a
-    // replay of the recorded traffic (blocks included) sees the same times.
-    const tip: { signer: Signer | null } = { signer: null };
-    const signer = await Signer.open({
-      keys,
-      store,
-      policy: defaultPolicy(),
-      clock: signerClock(() => tip.signer),
-      // The harness's fee-bump wallet (anchor CPFP change) is the operator's allowlist.
-      wallet: walletView(keys, { allowlisted: (s) => equal(s, feeWallet) }),
-    });
-    tip.signer = signer;
+    const { signer, keys } = await openSignerA({ store, approval: options.approval });
     let api: SignerApi = signer;
     const recorder = options.record ? new RecordingSignerApi(api) : null;
     if (recorder) api = recorder.api;
@@ -209,6 +279,7 @@ export class WardenHarness {
       tempDir,
     });
     if (!equal(h.node("A").nodeId, keys.nodeId)) throw new HarnessError("node ids differ");
+    if (!equal(h.node("B").nodeId, harnessNodeId("B"))) throw new HarnessError("B's id differs");
     return w;
   }
 
@@ -307,14 +378,78 @@ export class WardenHarness {
     return channel;
   }
 
-  /** Pay over the direct channel and wait for the outcome. */
-  async pay(
-    o: { from: NodeRef; to: NodeRef; amountMsat: bigint; hold?: boolean },
-  ): Promise<PaymentResult> {
+  /**
+   * The payee's BOLT 11 invoice for `amountMsat` (LDK `create_invoice_from_channelmanager`, as
+   * the harness's `pay`: expiry 3600 s, created at the payee's latest block time).
+   */
+  invoice(o: { to: NodeRef; amountMsat: bigint }): ldk.Bolt11Invoice {
+    const inv = ldk.UtilMethods.constructor_create_invoice_from_channelmanager(
+      this.h.node(o.to).chanMan,
+      ldk.Option_u64Z.constructor_some(o.amountMsat),
+      "warden ldk harness",
+      3600,
+      ldk.Option_u16Z.constructor_none(),
+    );
+    if (!(inv instanceof ldk.Result_Bolt11InvoiceSignOrCreationErrorZ_OK)) {
+      throw new HarnessError("invoice creation failed");
+    }
+    return inv.res;
+  }
+
+  /**
+   * Start a payment over the direct channel (the harness's `pay` flow) and pump once, without
+   * waiting for the signer. When A pays, it first asks its signer to approve the payee's invoice
+   * (`provider.preapproveInvoice`, as a real node before `send_payment`) and does not send when
+   * the signer refuses (status `failed`, reason `preapproval refused: ...`); `preapprove: false`
+   * sends without asking. B is plain LDK and asks nobody.
+   */
+  async send(o: WardenPayOptions): Promise<PaymentResult> {
+    const from = this.h.node(o.from);
+    const to = this.h.node(o.to);
+    const invoice = this.invoice({ to, amountMsat: o.amountMsat });
+    const params = ldk.UtilMethods.constructor_payment_parameters_from_invoice(invoice);
+    if (
+      !(params instanceof
+        ldk.Result_C3Tuple_ThirtyTwoBytesRecipientOnionFieldsRouteParametersZNoneZ_OK)
+    ) {
+      throw new HarnessError("payment parameters from invoice failed");
+    }
+    const hash = params.res.get_a();
+    const paymentHash = toHex(hash);
+    if (from.name === "A" && o.preapprove !== false) {
+      try {
+        await this.provider.preapproveInvoice(invoice.to_str());
+      } catch (e) {
+        const reason = `preapproval refused: ${e instanceof Error ? e.message : String(e)}`;
+        return { paymentHash, status: "failed", feePaidMsat: null, reason };
+      }
+    }
+    if (o.hold) to.hold.add(paymentHash);
+    const since: [number, number] = [from.events.length, to.events.length];
+    const sent = from.chanMan.send_payment(
+      hash,
+      params.res.get_b(),
+      hash,
+      params.res.get_c(),
+      ldk.Retry.constructor_attempts(0),
+    );
+    if (!sent.is_ok()) {
+      const err = (sent as { err?: number }).err;
+      const reason = typeof err === "number"
+        ? (ldk.RetryableSendFailure[err] ?? String(err)).replace("LDKRetryableSendFailure_", "")
+        : "error";
+      return { paymentHash, status: "failed", feePaidMsat: null, reason };
+    }
+    this.h.pump();
+    return this.h.paymentStatus({ from, to, paymentHash, since });
+  }
+
+  /** Pay over the direct channel (A preapproving first, see {@link send}) and wait. */
+  async pay(o: WardenPayOptions): Promise<PaymentResult> {
     const from = this.h.node(o.from);
     const to = this.h.node(o.to);
     const since: [number, number] = [from.events.length, to.events.length];
-    const r = this.h.pay(o);
+    const r = await this.send(o);
     if (r.status === "failed") return r;
     await this.settle();
     return this.h.paymentStatus({ from, to, paymentHash: r.paymentHash, since });

@@ -126,7 +126,7 @@ export async function payBothWays(
     if (i === o.reconnectAt && from === o.opener) {
       // Drop the connection in the middle of the payment: LDK re-establishes the channel and
       // retransmits; the signer sees the same requests again and answers them the same way.
-      const start = w.h.pay({ from, to, amountMsat });
+      const start = await w.send({ from, to, amountMsat });
       for (const c of w.h.net.connections()) w.h.net.disconnect(c);
       await w.settle();
       w.h.connect(o.opener, o.acceptor);
@@ -187,6 +187,8 @@ export async function openPayClose(
   strictEqual(e.nextCounterpartyCommitNum, 4 * o.n + 1);
   strictEqual(e.nextCounterpartyRevokeNum, 4 * o.n);
   const counts = w.requestCounts();
+  // A asked its signer to approve each of its n payments (B's are not A's to approve).
+  strictEqual(counts.preapproveInvoice, o.n);
   strictEqual(counts.signCounterpartyCommitment, 4 * o.n + 1);
   strictEqual(counts.validateHolderCommitment, 4 * o.n + 1);
   strictEqual(counts.revokeHolderCommitment, 4 * o.n);

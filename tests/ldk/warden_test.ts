@@ -15,7 +15,8 @@ import type { CounterpartyCommitmentRequest } from "../../core/channel/ops/commi
 import type { MutualCloseRequest } from "../../core/channel/ops/close.ts";
 import type { ChannelId } from "../../core/keys/types.ts";
 import type { PlainCommitmentTx } from "./plain.ts";
-import { type WardenChannel, WardenHarness } from "./warden_node.ts";
+import { updateAllowlist } from "../../core/node/allowlist.ts";
+import { payeeEntry, type WardenChannel, WardenHarness } from "./warden_node.ts";
 import {
   anchors,
   breach,
@@ -48,7 +49,12 @@ Deno.test("warden/ldk: outbound channel, 50 payments each way, cooperative close
 Deno.test(
   "warden/ldk: inbound channel on SQLite, 25 payments each way, a reconnect mid-payment, close",
   () =>
-    run((w) => openPayClose(w, { outbound: false, n: 25, reconnectAt: 7 }), { store: "sqlite" }),
+    run((w) => openPayClose(w, { outbound: false, n: 25, reconnectAt: 7 }), {
+      store: "sqlite",
+      // A's payments to B are approved by the operator's allowlist (B's node id, stored in
+      // SQLite), not by an approver.
+      approval: "allowlist",
+    }),
 );
 
 Deno.test("warden/ldk: force close by A with an HTLC in flight, HTLC-timeout and sweeps", () =>
@@ -83,6 +89,32 @@ Deno.test("warden/ldk: a push at open is declared to the signer (LDK does not pa
     strictEqual(w.failures.length, 0);
   }));
 
+Deno.test(
+  "warden/ldk: a payment nobody approves is not sent; once B is allowlisted the next one is",
+  () =>
+    run(async (w) => {
+      const ch = await w.openChannel({ from: "A", to: "B", valueSat: VALUE, anchors: false });
+      const r = await w.pay({ from: "A", to: "B", amountMsat: 10_000_000n });
+      strictEqual(r.status, "failed");
+      ok(r.reason?.startsWith("preapproval refused: "), r.reason ?? "");
+      deepStrictEqual(
+        w.failures.map((f) => [f.method, f.ldkMethod, f.rules, f.temporary]),
+        [["preapproveInvoice", "send_payment", ["policy-commitment-payment-approved"], false]],
+      );
+      ok(w.failures[0].error instanceof PolicyRefusal);
+      // A did not send: no HTLC, no commitment update, nothing reached B.
+      strictEqual(w.h.channelState(ch.channelId).A?.pendingOutboundHtlcs, 0);
+      strictEqual(w.requestCounts().signCounterpartyCommitment, 1, "commitment 0 only");
+      strictEqual(w.h.events("B", "PaymentClaimable").length, 0);
+      // The operator allowlists B; the signer re-reads the stored allowlist at the next request.
+      await updateAllowlist(w.store, "regtest", (l) => l.add(payeeEntry("B")));
+      const again = await w.pay({ from: "A", to: "B", amountMsat: 10_000_000n });
+      strictEqual(again.status, "succeeded", again.reason ?? "");
+      deepStrictEqual(w.requestCounts().preapproveInvoice, 2);
+      strictEqual(w.failures.length, 1, "nothing else refused");
+    }, { approval: "none" }),
+);
+
 // ---- a compromised node --------------------------------------------------------------------------
 
 Deno.test("warden/ldk tamper: a push above the declared one is refused at commitment 0", () =>
@@ -105,7 +137,12 @@ Deno.test("warden/ldk tamper: a push above the declared one is refused at commit
     strictEqual(opened, false);
     const failure = w.failures[0];
     ok(failure?.error instanceof PolicyRefusal);
-    deepStrictEqual(failure.error.rules, ["policy-commitment-initial-funding-value"]);
+    // Commitment 0 pays B the undeclared push: the funding value is not ours as set up, and
+    // value left our side without an HTLC (our claim at commitment 0 is the declared one).
+    deepStrictEqual(failure.error.rules, [
+      "policy-commitment-initial-funding-value",
+      "policy-routing-deltas-only-htlc",
+    ]);
     strictEqual(failure.ldkMethod, "sign_counterparty_commitment");
     // LDK never got our signature: funding_created was not sent, the funding never broadcast.
     strictEqual(w.h.chain.mempool().length, 0);
@@ -202,6 +239,42 @@ Deno.test("warden/ldk tamper: our to_remote paying a foreign key is refused, the
     strictEqual(w.heldCommitments("B", a.ch).at(-1)?.txid, a.bLatest.txid);
     await bForceClosesAndPaysA(a);
   }));
+
+Deno.test(
+  "warden/ldk tamper: a payment A sends without its signer's approval is refused, it stalls",
+  () =>
+    run(async (w) => {
+      const a = await openForAttack(w);
+      // A compromised node skips preapprove_invoice and offers the HTLC anyway.
+      const r = await w.pay({ from: "A", to: "B", amountMsat: 10_000_000n, preapprove: false });
+      strictEqual(w.requestCounts().preapproveInvoice, 1, "only openForAttack's payment asked");
+      const refused = w.tamper.seen.filter((s) => s.outcome?.ok === false);
+      deepStrictEqual(refused.map((s) => s.method), ["signCounterpartyCommitment"]);
+      const req = refused[0].args[0] as CounterpartyCommitmentRequest;
+      ok(
+        req.htlcs.some((h) => !h.offered && toHex(h.paymentHash) === r.paymentHash),
+        "B's next commitment carries the unapproved HTLC",
+      );
+      const refusal = refused[0].outcome?.ok === false ? refused[0].outcome.error : null;
+      ok(refusal instanceof PolicyRefusal, `${refusal?.name}: ${refusal?.message}`);
+      // Nothing comes in for this hash and nobody approved it: it is neither a payment of ours
+      // nor a forward.
+      deepStrictEqual(refusal.rules, [
+        "policy-commitment-htlc-routing-balance",
+        "policy-commitment-htlc-offered-hash-matches",
+      ]);
+      strictEqual(refusal.temporary, false);
+      deepStrictEqual(w.failures.map((f) => [f.ldkMethod, f.rules]), [
+        ["sign_counterparty_commitment", refusal.rules],
+      ]);
+      // LDK waits for the signature for good: the HTLC never reached B.
+      strictEqual(r.status, "pending");
+      strictEqual(w.h.channelState(a.ch.channelId).A?.pendingOutboundHtlcs, 1);
+      strictEqual(w.h.events("B", "PaymentClaimable").length, 1, "only the first payment");
+      strictEqual(w.heldCommitments("B", a.ch).at(-1)?.txid, a.bLatest.txid);
+      await bForceClosesAndPaysA(a);
+    }),
+);
 
 Deno.test(
   "warden/ldk tamper (pending policy-commitment-payment-settled-preimage): an outgoing HTLC " +

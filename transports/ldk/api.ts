@@ -26,6 +26,10 @@ import type {
 } from "../../core/channel/ops/sweep.ts";
 import type { MutualCloseRequest } from "../../core/channel/ops/close.ts";
 import type { AnchorSpendRequest } from "../../core/channel/ops/anchor.ts";
+import type {
+  PreapproveInvoiceRequestT,
+  PreapproveKeysendRequestT,
+} from "../../core/node/preapprove.ts";
 import type { Signer } from "../../core/signer/signer.ts";
 import type { Tx } from "../../core/bitcoin/tx.ts";
 
@@ -43,7 +47,10 @@ export interface ChannelBasepoints {
   funding: Uint8Array;
 }
 
-/** The signer operations an LDK node uses (names and semantics of {@link Signer}). */
+/**
+ * The signer operations an LDK node uses (names and semantics of {@link Signer}): the channel
+ * signer's, the block feed, and the approval of the payments the node sends.
+ */
 export interface SignerApi {
   /** Create the stub of a new channel (idempotent for an existing id). */
   newChannel(id: ChannelId): Promise<void>;
@@ -94,6 +101,16 @@ export interface SignerApi {
   ): Promise<void>;
   /** Remove the tip block (VLS `RemoveBlock`, a reorganisation). */
   removeBlock(header: Uint8Array): Promise<void>;
+  /**
+   * Approve paying a BOLT #11 (or BOLT #12) invoice before the node sends it (CLN
+   * `preapprove_invoice`; VLS's LDK node does the same before `send_payment`): the signer decodes
+   * and checks it, asks its approver unless the payee is allowlisted, and records the approved
+   * payment, without which the commitment rules refuse the outgoing HTLCs of its payment hash.
+   * Resolves `true`; a refusal rejects with `PolicyRefusal`.
+   */
+  preapproveInvoice(request: PreapproveInvoiceRequestT): Promise<boolean>;
+  /** Approve a keysend (CLN `preapprove_keysend`); as {@link SignerApi.preapproveInvoice}. */
+  preapproveKeysend(request: PreapproveKeysendRequestT): Promise<boolean>;
 }
 
 /** Every method name of {@link SignerApi}. */
@@ -118,12 +135,19 @@ export const SIGNER_API_METHODS: readonly SignerApiMethod[] = [
   "signAnchorSpend",
   "addBlock",
   "removeBlock",
+  "preapproveInvoice",
+  "preapproveKeysend",
 ];
 
-/** The methods of {@link SignerApi} that are about the node, not a channel (no channel id). */
+/**
+ * The methods of {@link SignerApi} that are about the node, not a channel (no channel id): the
+ * chain feed and the payment approvals.
+ */
 export const NODE_LEVEL_METHODS: ReadonlySet<SignerApiMethod> = new Set<SignerApiMethod>([
   "addBlock",
   "removeBlock",
+  "preapproveInvoice",
+  "preapproveKeysend",
 ]);
 
 // The in-process signer satisfies the API (checked at compile time).

@@ -375,6 +375,59 @@ export class WardenSignerProvider {
     this.#nodeRequest("removeBlock", () => this.#api.removeBlock(header.slice()));
   }
 
+  /**
+   * Approve a payment before the node sends it: call with the payee's BOLT #11 invoice string and
+   * wait for the answer before LDK's `send_payment` (the payment's outgoing HTLCs are refused by
+   * the signer's commitment rules unless it was approved; LDK has no such call of its own, as
+   * CLN's `preapprove_invoice`). Resolves `true` once approved; a refusal (the approver said no,
+   * an expired or foreign invoice, ...) rejects with the signer's error, also recorded in
+   * {@link failures} (`ldkMethod` `send_payment`): the node must then not send.
+   */
+  preapproveInvoice(invoice: string): Promise<boolean> {
+    return this.#payment("preapproveInvoice", () =>
+      this.#api.preapproveInvoice({
+        invstring: invoice,
+      }));
+  }
+
+  /** Approve a keysend before sending it; as {@link preapproveInvoice}. */
+  preapproveKeysend(
+    payment: { destination: Uint8Array; paymentHash: Uint8Array; amountMsat: bigint },
+  ): Promise<boolean> {
+    return this.#payment("preapproveKeysend", () =>
+      this.#api.preapproveKeysend({
+        destination: payment.destination.slice(),
+        paymentHash: payment.paymentHash.slice(),
+        amountMsat: payment.amountMsat,
+      }));
+  }
+
+  #payment(
+    method: "preapproveInvoice" | "preapproveKeysend",
+    run: () => Promise<boolean>,
+  ): Promise<boolean> {
+    let p: Promise<boolean>;
+    try {
+      p = run();
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    const out = p.catch((e) => {
+      const error = e instanceof Error ? e : new Error(String(e));
+      this.#failed({
+        channel: "",
+        method,
+        ldkMethod: "send_payment",
+        error,
+        ...refusalOf(error),
+        blocksChannel: false,
+      });
+      throw error;
+    });
+    this.#track(out);
+    return out;
+  }
+
   #nodeRequest(method: "addBlock" | "removeBlock", run: () => Promise<void>): void {
     let p: Promise<void>;
     try {

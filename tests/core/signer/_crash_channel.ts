@@ -34,6 +34,7 @@ import { type Revocation, revokeHolderCommitment } from "../../../core/channel/o
 import { validateCounterpartyRevocation } from "../../../core/channel/ops/revocation.ts";
 import { loadPolicy, type Policy } from "../../../policy/engine.ts";
 import { signerRegistry } from "../../../core/signer/registry.ts";
+import { bytesField, makeBolt11 } from "../node/_payment_fixture.ts";
 
 /** The feerate of every commitment of the fixture. */
 export const FEERATE = 1000;
@@ -70,6 +71,23 @@ export function ourChannelId(style: KeyStyle): ChannelId {
 /** A deterministic payment hash. */
 export function paymentHash(i: number): Uint8Array {
   return sha256(new TextEncoder().encode(`preimage ${i}`));
+}
+
+/** The peer's node keys: seed 0x02 * 32, regtest (its channel keys are the fixture peer's). */
+export function peerNodeKeys(): NodeKeys {
+  return nodeKeysFromSeed(new Uint8Array(32).fill(2), { network: "regtest" });
+}
+
+/**
+ * The peer's BOLT #11 invoice for a payment we send (what `preapprove_invoice` is asked about):
+ * regtest, the amount in pico-bitcoin (msat * 10), created 10 s before {@link NOW} with the
+ * default expiry (3600 s), a description, signed by the peer's node key.
+ */
+export function peerInvoice(payment: { hash: Uint8Array; amountMsat: bigint }): string {
+  return makeBolt11(`lnbcrt${payment.amountMsat * 10n}p`, {
+    timestamp: NOW - 10,
+    fields: [bytesField(1, payment.hash), bytesField(13, new TextEncoder().encode("crash test"))],
+  }, { secret: toHex(peerNodeKeys().nodeSecret.expose()) });
 }
 
 /** A payment in flight, from the opener's (our) point of view. */
@@ -203,7 +221,7 @@ export interface Pair {
 /** The setup of both sides of a new channel we open (mirrored contest delays and keys). */
 export function makePair(options: PairOptions): Pair {
   const usKeys = options.ours.channelKeys(options.id);
-  const theirs = nodeKeysFromSeed(new Uint8Array(32).fill(2), { network: "regtest" });
+  const theirs = peerNodeKeys();
   const peerKeys = theirs.channelKeys(ChannelId.fromPeerDbid(options.ours.nodeId, 1n));
   const valueSat = options.valueSat ?? 1_000_000n;
   const pushMsat = options.pushMsat ?? 400_000_000n;

@@ -20,6 +20,7 @@ import type { Store, StoreWrite } from "../../../core/store/types.ts";
 import { Signer } from "../../../core/signer/signer.ts";
 import { isKeyStyle } from "../../../core/keys/types.ts";
 import { PolicyRefusal, RequestError } from "../../../core/signer/errors.ts";
+import { PositiveApprover } from "../../../core/node/approvals.ts";
 import { loadTestPolicy, NOW, ourNodeKeys } from "./_crash_channel.ts";
 import {
   decodeChannelId,
@@ -68,7 +69,15 @@ const store: Store = {
     emit({ event: "put-done", id: current });
   },
 };
-const signer = await Signer.open({ keys, store, policy, clock: () => NOW });
+// The operator approves every payment the node asks about (the node asks before each HTLC it
+// offers; an HTLC nobody approved is refused by the payment rules).
+const signer = await Signer.open({
+  keys,
+  store,
+  policy,
+  clock: () => NOW,
+  approver: new PositiveApprover(),
+});
 emit({ event: "ready", policy: source });
 
 function describe(e: unknown): WireError {
@@ -80,6 +89,12 @@ function describe(e: unknown): WireError {
 }
 
 function serve(request: WireRequest): Promise<unknown> {
+  if (request.method === "preapproveInvoice") {
+    return signer.preapproveInvoice(request.args[0] as never);
+  }
+  if (request.method === "preapproveKeysend") {
+    return signer.preapproveKeysend(request.args[0] as never);
+  }
   const [rawId, ...rest] = request.args;
   const id = decodeChannelId(rawId);
   const a = rest as never[];
@@ -102,6 +117,8 @@ function serve(request: WireRequest): Promise<unknown> {
       return signer.signHolderCommitment(id, a[0]);
     case "channelState":
       return signer.channelState(id);
+    default:
+      return Promise.reject(new RequestError("unsupported", `${request.method} takes no channel`));
   }
 }
 

@@ -6,7 +6,9 @@
  * - the child prints `{"event":"warm"}` once its keys and policy are loaded, and waits for
  *   `{"start":true}` (end of input instead: it exits without touching the state file);
  * - the child prints `{"event":"ready","policy":<source>}` once the signer is open;
- * - the parent sends `{"id":<n>,"method":<name>,"args":[...]}`;
+ * - the parent sends `{"id":<n>,"method":<name>,"args":[...]}` (the channel id first, except for
+ *   the node-level {@link NODE_METHODS}: the payment approvals the node asks before it offers an
+ *   HTLC);
  * - the child prints `{"event":"put-begin","id":<n>}` before and `{"event":"put-done","id":<n>}`
  *   after every durable store write made for request `n` (so the parent can kill it exactly
  *   between persisting and replying);
@@ -29,12 +31,23 @@ export const METHODS = [
   "validateCounterpartyRevocation",
   "signHolderCommitment",
   "channelState",
+  "preapproveInvoice",
+  "preapproveKeysend",
 ] as const;
 
 /** One of {@link METHODS}. */
 export type Method = typeof METHODS[number];
 
-/** A request line. The first argument is always the channel id ({@link encodeChannelId}). */
+/** The methods about the node, not the channel: their arguments carry no channel id. */
+export const NODE_METHODS: ReadonlySet<Method> = new Set<Method>([
+  "preapproveInvoice",
+  "preapproveKeysend",
+]);
+
+/**
+ * A request line. The first argument is the channel id ({@link encodeChannelId}), except for
+ * {@link NODE_METHODS}.
+ */
 export interface WireRequest {
   /** Request id, echoed in the reply and the events. */
   id: number;

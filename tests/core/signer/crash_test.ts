@@ -9,8 +9,12 @@
  * After every kill the state file is opened directly and checked:
  * (a) every secret the parent received for holder commitment k has k + 2 <= H persisted;
  * (b) every counterparty signature received for commitment n has C >= n + 1 persisted;
+ * (e) every payment the signer said it approved is persisted (its approval record);
  * and the persisted counters are those before or after the request in flight (after, when the
- * kill followed the durable write), never anything else. After every restart the signer is asked
+ * kill followed the durable write), never anything else. Like a real node, the parent asks the
+ * signer to approve each payment before offering its HTLC (the peer's BOLT #11 invoice or a
+ * keysend, alternately; the operator's approver says yes): without it the payment rules would
+ * refuse the HTLC. After every restart the signer is asked
  * to force-close-sign a revoked holder commitment and must refuse (c). Every reply, first try or
  * retry, must equal byte for byte the reply of a shadow model running the same pure operations on
  * the same keys (RFC 6979 signatures are deterministic), so a retry is answered idempotently (d),
@@ -27,6 +31,7 @@ import { ecdsaVerify } from "../../../core/crypto/mod.ts";
 import { SIGHASH, sighashSegwitV0 } from "../../../core/bitcoin/tx.ts";
 import { fromJson, toJson } from "../../../core/store/json.ts";
 import { SqliteStore, STATE_FILE } from "../../../core/store/sqlite.ts";
+import { PAYMENT_KEYS } from "../../../core/signer/payments.ts";
 import type { ChannelId, ChannelKeys, KeyStyle } from "../../../core/keys/types.ts";
 import { type ChannelState, ChannelStateSchema } from "../../../core/channel/types.ts";
 import { newStub } from "../../../core/channel/state.ts";
@@ -63,6 +68,8 @@ import {
   type Pair,
   paymentHash,
   peerChecksRevocation,
+  peerInvoice,
+  peerNodeKeys,
   peerRevokes,
   peerSignsOurs,
   peerValidatesOurs,
@@ -74,6 +81,7 @@ import {
   encodeLine,
   LineReader,
   type Method,
+  NODE_METHODS,
   type WireError,
   type WireLine,
 } from "./_crash_wire.ts";
@@ -227,6 +235,8 @@ interface Stats {
   restarts: number;
   refusedRevoked: number;
   retriesSame: number;
+  /** Payments approved before their HTLC was offered, per kind. */
+  approvals: { invoice: number; keysend: number };
   policy: string;
   /** Milliseconds spent starting children, in signer calls, in the shadow and the peer. */
   ms: { startup: number; calls: number; local: number };
@@ -247,6 +257,14 @@ class Node {
   shadow: ChannelState | undefined = undefined;
   /** Our points as the signer released them. */
   readonly ourPoints = new Map<number, Uint8Array>();
+  /** Payment hashes (hex) the signer said it approved. */
+  readonly approved = new Set<string>();
+  /** The payment hash of the approval in flight. */
+  approving: string | undefined;
+  /** Kills planned on approvals on top of {@link RunOptions.plannedKills}. */
+  extraKills = 0;
+  /** The peer's node id (payee of our payments). */
+  readonly peerId: Uint8Array = peerNodeKeys().nodeId;
   /** The highest holder secret and counterparty signature received. */
   maxSecret = -1;
   maxSig = -1;
@@ -287,6 +305,7 @@ class Node {
       restarts: 0,
       refusedRevoked: 0,
       retriesSame: 0,
+      approvals: { invoice: 0, keysend: 0 },
       policy: "",
       ms: { startup: 0, calls: 0, local: 0 },
     };
@@ -368,12 +387,19 @@ class Node {
   async #checkFile(reason: KillReason): Promise<void> {
     const store = await SqliteStore.open(this.path);
     let state: ChannelState | undefined;
+    const lostApprovals: string[] = [];
     try {
       const entry = await store.get("channel/" + this.id.toHex());
       if (entry !== undefined) state = ChannelStateSchema.parse(fromJson(entry.value));
+      const durable = reason === "put-done" || reason === "replied";
+      const approved = [...this.approved, ...(durable && this.approving ? [this.approving] : [])];
+      for (const hash of approved) {
+        if ((await store.get(PAYMENT_KEYS.invoices + hash)) === undefined) lostApprovals.push(hash);
+      }
     } finally {
       await store.close();
     }
+    deepStrictEqual(lostApprovals, [], "(e) approved payments are persisted");
     const e = state?.enforcement;
     this.diskH = e?.nextHolderCommitNum ?? 0;
     if (this.maxSecret >= 0) {
@@ -458,7 +484,10 @@ class Node {
     this.stats.requests++;
     let mode = this.killPlan.get(index);
     let timer = this.timerPlan.has(index);
-    const request = { method, args: [encodeChannelId(this.id), ...args] };
+    const request = {
+      method,
+      args: NODE_METHODS.has(method) ? args : [encodeChannelId(this.id), ...args],
+    };
     let first: Reply | undefined;
     for (;;) {
       const child = await this.#ready();
@@ -632,6 +661,37 @@ class Node {
     );
   }
 
+  /**
+   * The node asks the signer to approve a payment before it offers the payment's HTLC (CLN's
+   * `preapprove_invoice` with the peer's invoice, or `preapprove_keysend`). The answer must be
+   * `true`, also when re-sent after a restart (an approval already made is approved again). The
+   * first invoice approval is killed after its durable write, the first keysend approval after its
+   * reply (unless the plan already kills them).
+   */
+  async preapprove(htlc: Htlc, via: "invoice" | "keysend"): Promise<void> {
+    if (this.stats.approvals[via] === 0 && !this.killPlan.has(this.#index)) {
+      this.killPlan.set(this.#index, via === "invoice" ? "put-done" : "replied");
+      this.extraKills++;
+    }
+    this.approving = toHex(htlc.hash);
+    const [method, request]: [Method, unknown] = via === "invoice"
+      ? ["preapproveInvoice", { invstring: peerInvoice(htlc) }]
+      : ["preapproveKeysend", {
+        destination: this.peerId,
+        paymentHash: htlc.hash,
+        amountMsat: htlc.amountMsat,
+      }];
+    this.inFlight = undefined; // no channel state changes
+    const t0 = performance.now();
+    const reply = await this.call(method, [request]);
+    this.stats.ms.calls += performance.now() - t0;
+    if ("error" in reply) fail(`${method} failed: ${reply.error.name} ${reply.error.message}`);
+    strictEqual(reply.ok, true, `${method}: approved`);
+    this.approved.add(toHex(htlc.hash));
+    this.approving = undefined;
+    this.stats.approvals[via]++;
+  }
+
   #point(n: number, point: Uint8Array): void {
     const known = this.ourPoints.get(n);
     if (known) sameBytes(point, known, `our point ${n} released twice differently`);
@@ -673,6 +733,7 @@ class Node {
           hash: paymentHash(n),
           cltv: 500 + Math.floor(this.plan() * 1000),
         };
+        if (fromUs) await this.preapprove(htlc, n % 2 === 0 ? "invoice" : "keysend");
         ledger.add(htlc);
         counts.added++;
         initiator = fromUs ? "us" : "peer";
@@ -758,7 +819,11 @@ async function crashRun(opts: RunOptions): Promise<Stats> {
       "every update completed",
     );
     await node.forceClose();
-    strictEqual(node.plannedDone, opts.plannedKills, "every planned kill happened");
+    strictEqual(
+      node.plannedDone,
+      opts.plannedKills + node.extraKills,
+      "every planned kill happened",
+    );
     strictEqual(node.stats.policy, loadTestPolicy().source, "the child runs the expected policy");
     await node.stop();
     node.stats.ms.local = performance.now() - t0 - node.stats.ms.calls;
@@ -798,6 +863,7 @@ Deno.test("signer: secrets and signatures leave only once their state is durable
   for (const mode of MODES) ok(stats.kills[mode] > 0, `no ${mode} kill: ${JSON.stringify(stats)}`);
   ok(stats.refusedRevoked >= 12, "the revoked-commitment probe ran after most restarts");
   ok(stats.retriesSame > 0, "answered requests were re-sent");
+  ok(stats.approvals.invoice > 0 && stats.approvals.keysend > 0, "both kinds of approval");
 });
 
 Deno.test("signer crash harness: a signer that acknowledges writes before making them is caught", async () => {
@@ -815,7 +881,7 @@ Deno.test("signer crash harness: a signer that acknowledges writes before making
     }),
     (e: Error) => {
       ok(
-        /^\((a|b)\) |^killed after the durable write/.test(e.message),
+        /^\((a|b|e)\) |^killed after the durable write/.test(e.message),
         `caught for another reason: ${e.message}`,
       );
       return true;

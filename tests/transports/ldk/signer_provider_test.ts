@@ -1,4 +1,4 @@
-import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
+import { deepStrictEqual, ok, rejects, strictEqual, throws } from "node:assert/strict";
 import * as ldk from "lightningdevkit";
 import { concat, toHex, u64be, utf8 } from "../../../core/bytes.ts";
 import { publicKey, sha256 } from "../../../core/crypto/mod.ts";
@@ -60,6 +60,25 @@ class FakeApi {
           nextPoint: point(`point ${n + 2}`),
         });
       },
+    };
+    api.preapproveInvoice = (request) => {
+      this.calls.push(`preapproveInvoice ${request.invstring}`);
+      if (request.invstring === "refuse me") {
+        return Promise.reject(
+          new PolicyRefusal("preapprove_invoice", {
+            rules: ["policy-commitment-payment-approved"],
+            temporary: false,
+          }),
+        );
+      }
+      return Promise.resolve(true);
+    };
+    api.preapproveKeysend = (request) => {
+      this.calls.push(
+        `preapproveKeysend ${toHex(request.destination).slice(0, 4)} ` +
+          `${toHex(request.paymentHash).slice(0, 4)} ${request.amountMsat}`,
+      );
+      return Promise.resolve(true);
     };
     for (
       const m of ["setupChannel", "validateCounterpartyRevocation", "signCounterpartyCommitment"]
@@ -205,4 +224,32 @@ Deno.test("signer provider: the LDK SignerProvider fails closed", async () => {
   ok(script instanceof ldk.Result_CVec_u8ZNoneZ_OK);
   deepStrictEqual(script.res, PAYOUT.script);
   await p.settled();
+});
+
+Deno.test("signer provider: payments are approved through the signer; a refusal is recorded", async () => {
+  const { p, fake, unblocks } = provider();
+  strictEqual(await p.preapproveInvoice("lnbcrt1u1example"), true);
+  const destination = point("payee");
+  const hash = sha256(utf8("preimage"));
+  strictEqual(
+    await p.preapproveKeysend({ destination, paymentHash: hash, amountMsat: 5_000n }),
+    true,
+  );
+  strictEqual(p.failures.length, 0);
+  await rejects(p.preapproveInvoice("refuse me"), (e: Error) => {
+    ok(e instanceof PolicyRefusal);
+    deepStrictEqual(e.rules, ["policy-commitment-payment-approved"]);
+    return true;
+  });
+  deepStrictEqual(
+    p.failures.map((f) => [f.channel, f.method, f.ldkMethod, f.rules, f.temporary]),
+    [["", "preapproveInvoice", "send_payment", ["policy-commitment-payment-approved"], false]],
+  );
+  deepStrictEqual(fake.calls, [
+    "preapproveInvoice lnbcrt1u1example",
+    `preapproveKeysend ${toHex(destination).slice(0, 4)} ${toHex(hash).slice(0, 4)} 5000`,
+    "preapproveInvoice refuse me",
+  ]);
+  await p.settled();
+  strictEqual(unblocks(), 0, "approvals are not LDK callbacks: nothing to unblock");
 });
