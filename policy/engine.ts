@@ -22,7 +22,7 @@ import {
   runExamples,
 } from "./examples.ts";
 import { interpret, type InterpretEnv, trace } from "./interpreter.ts";
-import { limitKey, LimitState, type LimitUpdate } from "./limits.ts";
+import { limitKey, LimitState, LimitStateError, type LimitUpdate } from "./limits.ts";
 import { loadModel, type LoadOptions } from "./loader.ts";
 import type {
   ClauseInfo,
@@ -432,9 +432,32 @@ export class Policy {
     return this.#decide(kind, facts, options, this.#interpreted);
   }
 
-  /** Reads every limit window from the store (once, at start-up). */
+  #limitStore: Store | undefined = undefined;
+
+  /**
+   * This policy for a signer over `store`: itself when it keeps no limit state yet or keeps that
+   * store's, otherwise a copy with its own limit windows (the model is compiled again; nothing is
+   * parsed), so one loaded policy can serve several signers.
+   */
+  forStore(store: Store): Policy {
+    if (this.#limitStore === undefined || this.#limitStore === store) return this;
+    return new Policy(this.#model, { examples: this.#examples, registry: this.#registry });
+  }
+
+  /**
+   * Reads every limit window from the store (once, at start-up). A policy keeps the windows of
+   * one store: loading it for a second store throws {@link LimitStateError}.
+   */
   async loadLimitState(store: Store): Promise<void> {
+    // The limit windows live in one store: a policy object serves exactly one signer, so a second
+    // signer over another store (whose versions would conflict) must load its own policy.
+    if (this.#limitStore !== undefined && this.#limitStore !== store) {
+      throw new LimitStateError(
+        "this policy already keeps limit state for another store: load one policy per signer",
+      );
+    }
     await this.#limits.load(store);
+    this.#limitStore = store;
   }
 
   /** The store writes recording an allowed decision's limit amounts (add them to the same batch). */

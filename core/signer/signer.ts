@@ -169,6 +169,8 @@ export interface PolicyEngine<D extends Verdict = Verdict> {
   commitLimits(decision: D): void;
   /** Load the limit windows from the store (once, at start). */
   loadLimitState(store: Store): Promise<void>;
+  /** The engine for a signer over `store` (a copy with its own limit windows if needed). */
+  forStore?(store: Store): PolicyEngine<D>;
 }
 
 /** One audit-log entry: the decision on one request, without secrets. */
@@ -282,7 +284,8 @@ export class Signer<D extends Verdict = Verdict> {
   }
 
   /** Open a signer over a store (loads the node state, the payment book and every channel). */
-  static async open<D extends Verdict>(options: SignerOptions<D>): Promise<Signer<D>> {
+  static async open<D extends Verdict>(given: SignerOptions<D>): Promise<Signer<D>> {
+    const options = { ...given, policy: given.policy.forStore?.(given.store) ?? given.policy };
     await options.policy.loadLimitState(options.store);
     const entry = await options.store.get(NODE_STATE_KEY);
     const node = entry === undefined

@@ -45,3 +45,32 @@ Deno.test("expired approvals are pruned, their versions kept, and a hash can be 
   );
   strictEqual((await store.get(key))?.version, 3, "pruned again after the restart");
 });
+
+Deno.test("one loaded policy serves two signers over two stores, each with its own limit windows", async () => {
+  const policy = regtestPolicy();
+  const open = (store: MemoryStore) =>
+    Signer.open({
+      keys,
+      store,
+      policy,
+      clock: () => 1_700_000_000,
+      approver: new PositiveApprover(),
+    });
+  const a = new MemoryStore();
+  const b = new MemoryStore();
+  const [sa, sb] = [await open(a), await open(b)];
+  for (const [s, i] of [[sa, 7], [sb, 7], [sa, 8], [sb, 8]] as const) {
+    strictEqual(
+      await s.preapproveKeysend({
+        destination: DEST,
+        paymentHash: new Uint8Array(32).fill(i),
+        amountMsat: 5000n,
+      }),
+      true,
+    );
+  }
+  const limitsOf = async (store: MemoryStore) =>
+    (await store.list("policy/limit/")).map((e) => e.version);
+  strictEqual((await limitsOf(a)).length > 0, true, "the velocity limit recorded amounts");
+  strictEqual(JSON.stringify(await limitsOf(a)), JSON.stringify(await limitsOf(b)));
+});
