@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { concat, zeroize } from "../bytes.ts";
+import { concat, toHex, zeroize } from "../bytes.ts";
 import {
   pointAdd,
   pointMultiply,
@@ -151,6 +151,44 @@ export interface DeriveCommitmentKeysOptions {
  * per-commitment point (BOLT #3, Key Derivation).
  */
 export function deriveCommitmentKeys(
+  perCommitmentPoint: Uint8Array,
+  options: DeriveCommitmentKeysOptions,
+): CommitmentKeys {
+  // Every input and output is public, and one commitment's keys are needed by several requests
+  // (the commitment, each of its HTLC transactions, sweeps): remember the last few derivations.
+  const memoKey = [
+    perCommitmentPoint,
+    options.countersignatory.revocationBasepoint,
+    options.countersignatory.htlcBasepoint,
+    options.broadcaster.delayedPaymentBasepoint,
+    options.broadcaster.htlcBasepoint,
+  ].map(toHex).join(":");
+  const hit = memo.get(memoKey);
+  if (hit !== undefined) {
+    memo.delete(memoKey);
+    memo.set(memoKey, hit);
+    return copyKeys(hit);
+  }
+  const keys = computeCommitmentKeys(perCommitmentPoint, options);
+  memo.set(memoKey, copyKeys(keys));
+  if (memo.size > MEMO_SIZE) memo.delete(memo.keys().next().value as string);
+  return keys;
+}
+
+const MEMO_SIZE = 64;
+const memo = new Map<string, CommitmentKeys>();
+
+function copyKeys(k: CommitmentKeys): CommitmentKeys {
+  return {
+    perCommitmentPoint: k.perCommitmentPoint.slice(),
+    revocationKey: k.revocationKey.slice(),
+    broadcasterDelayedPaymentKey: k.broadcasterDelayedPaymentKey.slice(),
+    broadcasterHtlcKey: k.broadcasterHtlcKey.slice(),
+    countersignatoryHtlcKey: k.countersignatoryHtlcKey.slice(),
+  };
+}
+
+function computeCommitmentKeys(
   perCommitmentPoint: Uint8Array,
   options: DeriveCommitmentKeysOptions,
 ): CommitmentKeys {

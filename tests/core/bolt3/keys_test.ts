@@ -132,3 +132,17 @@ Deno.test("key derivation refuses invalid points and secrets", () => {
   throws(() => perCommitmentPoint(new Uint8Array(32)), CryptoError);
   throws(() => derivePrivateKey(new Uint8Array(31), PC_POINT), CryptoError);
 });
+
+Deno.test("deriveCommitmentKeys: a remembered derivation equals a fresh one and is a private copy", () => {
+  const point = fromHex("025f7117a78150fe2ef97db7cfc83bd57b2e2c0d0dd25eaf467a4a1c2a45ce1486");
+  const base = fromHex("036d6caac248af96f6afa7f904f550253a0f3ef3f5aa2fe6838a95b216691468e2");
+  const options = {
+    broadcaster: { delayedPaymentBasepoint: base, htlcBasepoint: base },
+    countersignatory: { revocationBasepoint: base, htlcBasepoint: base },
+  };
+  const first = deriveCommitmentKeys(point, options);
+  first.revocationKey.fill(0); // a caller scribbling on its copy
+  const second = deriveCommitmentKeys(point, options);
+  deepStrictEqual(second.revocationKey, deriveRevocationPublicKey(base, point));
+  deepStrictEqual(second.broadcasterHtlcKey, derivePublicKey(base, point));
+});
