@@ -1,7 +1,8 @@
 /**
  * Warden behind a real LDK node (npm `lightningdevkit` 0.1): an LDK `SignerProvider` whose
  * channel signers are backed by the asynchronous signer API, following LDK's async-signing
- * protocol. See README.md in this folder.
+ * protocol; the API in process (`Signer`) or over the wire to a `mod.ts run` process
+ * (`RemoteSignerApi` through a `NodeLink`: TCP, WebSocket or serial). See README.md in this folder.
  *
  * ```ts
  * import { WardenSignerProvider } from "./transports/ldk/mod.ts";
@@ -15,5 +16,7 @@
  */
 export * from "./api.ts";
 export * from "./ldk_data.ts";
+export * from "./node_link.ts";
+export * from "./remote_api.ts";
 export * from "./requests.ts";
 export * from "./signer_provider.ts";
