@@ -376,6 +376,11 @@ export class RemoteHarness {
     });
   }
 
+  /** The signer's data directory (seed, state.sqlite, audit.log). */
+  get dataDir(): string {
+    return this.#dataDir;
+  }
+
   /** The running signer process. */
   get signer(): SignerProcess {
     return this.processes[this.processes.length - 1];
