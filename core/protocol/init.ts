@@ -39,6 +39,34 @@ export const INIT_FAILURE_CODE = 20;
 /** The version of LDK's `init_2` (fixed). */
 export const INIT_2_VERSION = 4;
 
+/**
+ * The node's side: CLN's `init` (11) for `network`, as lightningd sends it (the network's genesis
+ * hash and BIP-32 versions, wire versions `minVersion..maxVersion`, default 5..6), without the
+ * `dev_force_*` fields or an encryption key.
+ */
+export function initRequest(
+  network: Network,
+  o: { minVersion?: number; maxVersion?: number } = {},
+): RequestOf<"init"> {
+  const params = networkParams(network);
+  return {
+    type: "init",
+    bip32_key_version: {
+      pubkey_version: params.bip32.public,
+      privkey_version: params.bip32.private,
+    },
+    chainparams: params.genesisHash,
+    hsm_encryption_key: null,
+    dev_force_privkey: null,
+    dev_force_bip32_seed: null,
+    dev_force_channel_secrets: null,
+    dev_force_channel_secrets_shaseed: null,
+    hsm_wire_min_version: o.minVersion ?? 5,
+    hsm_wire_max_version: o.maxVersion ?? MAX_PROTOCOL_VERSION,
+    tlvs: {},
+  };
+}
+
 /** The public identity the init replies carry (the signer's `NodeKeys` have it). */
 export interface NodeIdentity {
   /** The node id (33 bytes). */

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { concat, toHex, utf8 } from "../../core/bytes.ts";
 import { publicKey, sha256 } from "../../core/crypto/mod.ts";
-import { networkParams } from "../../core/bitcoin/network.ts";
+import { initRequest } from "../../core/protocol/init.ts";
 import { p2wpkh } from "../../core/bitcoin/script.ts";
 import { createSignerDir } from "../../core/cli/data_dir.ts";
 import type { KeyStyle } from "../../core/keys/types.ts";
@@ -72,23 +72,7 @@ rule site-short-messages
 
 /** CLN's `init` on regtest (wire versions 5..6, no dev fields). */
 export function initBody(): Uint8Array {
-  const params = networkParams("regtest");
-  return encodeMessage({
-    type: "init",
-    bip32_key_version: {
-      pubkey_version: params.bip32.public,
-      privkey_version: params.bip32.private,
-    },
-    chainparams: params.genesisHash,
-    hsm_encryption_key: null,
-    dev_force_privkey: null,
-    dev_force_bip32_seed: null,
-    dev_force_channel_secrets: null,
-    dev_force_channel_secrets_shaseed: null,
-    hsm_wire_min_version: 5,
-    hsm_wire_max_version: 6,
-    tlvs: {},
-  } as HsmdRequest);
+  return encodeMessage(initRequest("regtest"));
 }
 
 /** Encodes a request. */

@@ -68,7 +68,6 @@
 import { compare, equal, fromHex, toHex } from "../../core/bytes.ts";
 import { derDecode, SecretBytes } from "../../core/crypto/mod.ts";
 import type { Network } from "../../core/bitcoin/network.ts";
-import { networkParams } from "../../core/bitcoin/network.ts";
 import { p2wsh } from "../../core/bitcoin/script.ts";
 import { SIGHASH, stripSignatures, type Tx, type TxOutput } from "../../core/bitcoin/tx.ts";
 import { createPsbt, type Psbt } from "../../core/bitcoin/psbt.ts";
@@ -123,6 +122,7 @@ import type {
 import type { Htlc } from "../../core/protocol/types.ts";
 import { SIGNER_ERROR, type SignerErrorInfo, signerErrorOf } from "../../core/protocol/errors.ts";
 import { ROOT_PEER_ID } from "../../core/protocol/framing.ts";
+import { initRequest } from "../../core/protocol/init.ts";
 import type { ChannelBasepoints, SignerApi } from "./api.ts";
 import type { SpentOutputLookup } from "./ldk_data.ts";
 import type { NodeLink, RequestContext } from "./node_link.ts";
@@ -382,23 +382,12 @@ export class RemoteSignerApi implements SignerApi {
   }
 
   #initBody(): Uint8Array {
-    const params = networkParams(this.#network);
-    return encodeMessage({
-      type: "init",
-      bip32_key_version: {
-        pubkey_version: params.bip32.public,
-        privkey_version: params.bip32.private,
-      },
-      chainparams: params.genesisHash,
-      hsm_encryption_key: null,
-      dev_force_privkey: null,
-      dev_force_bip32_seed: null,
-      dev_force_channel_secrets: null,
-      dev_force_channel_secrets_shaseed: null,
-      hsm_wire_min_version: REMOTE_MIN_VERSION,
-      hsm_wire_max_version: REMOTE_MAX_VERSION,
-      tlvs: {},
-    } as HsmdRequest);
+    return encodeMessage(
+      initRequest(this.#network, {
+        minVersion: REMOTE_MIN_VERSION,
+        maxVersion: REMOTE_MAX_VERSION,
+      }),
+    );
   }
 
   #checkInit(body: Uint8Array): void {

@@ -22,7 +22,7 @@ import {
 import { createPsbt, type Psbt } from "../../../core/bitcoin/psbt.ts";
 import { p2wsh } from "../../../core/bitcoin/script.ts";
 import { SIGHASH, sighashSegwitV0, type Tx } from "../../../core/bitcoin/tx.ts";
-import { networkParams } from "../../../core/bitcoin/network.ts";
+import { initRequest } from "../../../core/protocol/init.ts";
 import { commitmentFee, isHtlcTrimmed } from "../../../core/bolt3/commitment.ts";
 import type { CommitmentHtlcTransaction } from "../../../core/bolt3/htlc_tx.ts";
 import { assembleClosingTx } from "../../../core/channel/ops/close.ts";
@@ -236,23 +236,7 @@ export function regtestHeader(prev: Uint8Array, time: number): Uint8Array {
 
 /** CLN's `init` on regtest with wire versions `min..max` (CLN today: 5..6), no dev fields. */
 export function initMessage(o: { min?: number; max?: number } = {}): RequestOf<"init"> {
-  const params = networkParams("regtest");
-  return {
-    type: "init",
-    bip32_key_version: {
-      pubkey_version: params.bip32.public,
-      privkey_version: params.bip32.private,
-    },
-    chainparams: params.genesisHash,
-    hsm_encryption_key: null,
-    dev_force_privkey: null,
-    dev_force_bip32_seed: null,
-    dev_force_channel_secrets: null,
-    dev_force_channel_secrets_shaseed: null,
-    hsm_wire_min_version: o.min ?? 5,
-    hsm_wire_max_version: o.max ?? 6,
-    tlvs: {},
-  };
+  return initRequest("regtest", { minVersion: o.min, maxVersion: o.max });
 }
 
 /** See the module documentation. */

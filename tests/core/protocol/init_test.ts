@@ -11,6 +11,7 @@ import {
   capabilitiesFor,
   INIT_FAILURE_CODE,
   type InitOptions,
+  initRequest,
   negotiateInit,
   negotiateInit2,
 } from "../../../core/protocol/init.ts";
@@ -59,6 +60,20 @@ Deno.test("CLN's regtest init (protocol.md §6 vector 2) negotiates version 6", 
     },
     version: 6,
   });
+});
+
+Deno.test("initRequest is lightningd's regtest init (protocol.md §6 vector 2), byte for byte", () => {
+  const frame = fromHex(
+    "00000037000b043587cf043583940622" +
+      "6e46111a0b59caaf126043eb5bbf28c34f3a5e332a1fc7b2b73cf188910f" +
+      "00000000000000000500000006",
+  );
+  deepStrictEqual(encodeMessage(initRequest("regtest")), frame.subarray(4));
+  const m = initRequest("bitcoin", { minVersion: 4, maxVersion: 5 });
+  deepStrictEqual(m.chainparams, networkParams("bitcoin").genesisHash);
+  strictEqual(m.bip32_key_version.pubkey_version, networkParams("bitcoin").bip32.public);
+  strictEqual(m.hsm_wire_min_version, 4);
+  strictEqual(negotiateInit(m, { ...OPTIONS, network: "bitcoin" }).version, 5);
 });
 
 Deno.test("capabilities: 40 from version 5 only", () => {
