@@ -354,8 +354,17 @@ export function schnorrVerify(
   return backend.schnorrVerify(signature, message, xOnlyKey);
 }
 
-/** Cryptographically secure random bytes. */
+/** Upper bound of one {@link randomBytes} request (1 MiB). */
+export const MAX_RANDOM_BYTES = 1 << 20;
+
+/**
+ * Cryptographically secure random bytes.
+ * @throws {CryptoError} when `length` is not an integer in 0..{@link MAX_RANDOM_BYTES}
+ */
 export function randomBytes(length: number): Uint8Array {
+  if (!Number.isSafeInteger(length) || length < 0 || length > MAX_RANDOM_BYTES) {
+    throw new CryptoError(`random length must be an integer in 0..${MAX_RANDOM_BYTES}`);
+  }
   return backend.randomBytes(length);
 }
 

@@ -151,7 +151,10 @@ export function nobleLibraryBackend(name: string, lib: NobleLibrary): CryptoBack
     },
     randomBytes(length) {
       const out = new Uint8Array(length);
-      crypto.getRandomValues(out);
+      // getRandomValues fills at most 65,536 bytes per call (Web Crypto's quota).
+      for (let i = 0; i < length; i += 65_536) {
+        crypto.getRandomValues(out.subarray(i, Math.min(length, i + 65_536)));
+      }
       return out;
     },
   };

@@ -22,10 +22,11 @@ export class PolicyRefusal extends Error {
    * @param verdict the violated rule ids and whether all are temporary
    */
   constructor(kind: string, verdict: { rules: string[]; temporary: boolean }) {
+    const refused = `${verdict.temporary ? "temporarily refused" : "refused"} ${kind}`;
     super(
-      `${verdict.temporary ? "temporarily refused" : "refused"} ${kind} by ${
-        verdict.rules.join(", ")
-      }`,
+      verdict.rules.length > 0
+        ? `${refused} by ${verdict.rules.join(", ")}`
+        : `${refused} (no rule named)`,
     );
     this.name = "PolicyRefusal";
     this.kind = kind;

@@ -19,6 +19,7 @@ import {
   hybridBackend,
   isValidPublicKey,
   isValidSecretKey,
+  MAX_RANDOM_BYTES,
   nobleBackend,
   pointAdd,
   pointMultiply,
@@ -871,6 +872,19 @@ Deno.test("SecretBytes shows [redacted] in console output", async () => {
 Deno.test("random bytes and the swappable backend", () => {
   strictEqual(randomBytes(48).length, 48);
   notStrictEqual(toHex(randomBytes(32)), toHex(randomBytes(32)));
+  strictEqual(randomBytes(0).length, 0);
+  // Beyond Web Crypto's 65,536-byte quota per call: filled in chunks, every chunk random.
+  const big = randomBytes(200_000);
+  strictEqual(big.length, 200_000);
+  for (const at of [0, 65_536, 131_072, 199_968]) {
+    notStrictEqual(toHex(big.subarray(at, at + 32)), "00".repeat(32), `chunk at ${at}`);
+  }
+  for (const bad of [-1, 1.5, Number.NaN, MAX_RANDOM_BYTES + 1]) {
+    throws(() => randomBytes(bad), {
+      name: "CryptoError",
+      message: "random length must be an integer in 0..1048576",
+    });
+  }
   strictEqual(currentBackend(), hybridBackend);
   let calls = 0;
   const counting: CryptoBackend = {
