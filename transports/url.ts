@@ -51,6 +51,9 @@ export function parseConnectUrl(text: string): ConnectTarget {
   if (url.username !== "" || url.password !== "") {
     throw new TransportError("--connect URLs take no user name or password");
   }
+  if (!["tcp:", "ws:", "wss:"].includes(url.protocol)) {
+    throw new TransportError("unsupported --connect scheme (expected tcp://, ws:// or wss://)");
+  }
   const host = url.hostname;
   if (host === "") throw new TransportError("--connect URL has no host");
   const hostname = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
@@ -69,6 +72,7 @@ export function parseConnectUrl(text: string): ConnectTarget {
       if (url.hash !== "") throw new TransportError("WebSocket URLs take no fragment");
       const secure = url.protocol === "wss:";
       const port = url.port === "" ? (secure ? 443 : 80) : Number(url.port);
+      if (port < 1) throw new TransportError("WebSocket URLs need a port from 1 to 65535");
       return {
         kind: "websocket",
         url: url.href,

@@ -10,8 +10,9 @@
  * 1. parse the options; check the process's permissions (transports/permissions.ts): it refuses to
  *    run, with one `error:` line and exit code 1, when it holds a permission it does not need
  *    (`-A`, any `--allow-run` but `stty` with `--stty`, `--allow-ffi`, `--allow-sys`,
- *    `--allow-env`, net beyond the one `host:port` it dials or any net with `--serial`, read or
- *    write beyond what it uses) or lacks one it needs;
+ *    `--allow-env`, net beyond the one `host:port` it dials or net with `--serial`, as far as the
+ *    probes of transports/permissions.ts see, read or write beyond what it uses) or lacks one it
+ *    needs;
  * 2. read DIR/signer.json (network, key style) and load the policy, type-checked against the
  *    signer's facts (errors are printed as `file:line:col: error: ...`, exit 1); check the read
  *    permissions again with the policy's includes;
