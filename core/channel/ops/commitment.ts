@@ -12,7 +12,7 @@
  * @module
  */
 import { fromHex, toHex } from "../../bytes.ts";
-import { ecdsaSign, ecdsaVerify } from "../../crypto/mod.ts";
+import { ecdsaSign, ecdsaVerify, isValidPublicKey } from "../../crypto/mod.ts";
 import { SIGHASH, sighashSegwitV0, type Tx } from "../../bitcoin/tx.ts";
 import { derivePrivateKey, derivePublicKey } from "../../bolt3/keys.ts";
 import {
@@ -122,6 +122,8 @@ function checkRequest(r: CommitmentRequest): void {
   }
   if (!Array.isArray(r.htlcs) || r.htlcs.length > 966) throw bad("too many HTLCs in a request");
   r.htlcs.forEach((h, i) => {
+    if (typeof h !== "object" || h === null) throw bad(`HTLC ${i}: not an HTLC`);
+    if (typeof h.offered !== "boolean") throw bad(`HTLC ${i}: offered must be a boolean`);
     if (typeof h.amountMsat !== "bigint" || h.amountMsat < 0n || h.amountMsat > MAX_SAT * 1000n) {
       throw bad(`HTLC ${i}: amount out of range`);
     }
@@ -139,6 +141,12 @@ function checkRequest(r: CommitmentRequest): void {
     for (const v of [r.values.toBroadcasterSat, r.values.toCountersignatorySat]) {
       if (typeof v !== "bigint" || v < 0n || v > MAX_SAT) throw bad("output value out of range");
     }
+  }
+  if (
+    r.tx && (typeof r.tx !== "object" || !Array.isArray(r.tx.witnessScripts) ||
+      !Array.isArray(r.tx.tx?.outputs))
+  ) {
+    throw bad("a phase-1 request carries the transaction and its witness scripts");
   }
   if (r.tx && r.tx.witnessScripts.length !== r.tx.tx.outputs.length) {
     throw bad("one witness script entry per output is required");
@@ -322,9 +330,10 @@ export function signCounterpartyCommitment(
 ): OpOutcome<CommitmentKindFactsT, CommitmentSignatures> {
   checkRequest(request);
   if (
-    !(request.perCommitmentPoint instanceof Uint8Array) || request.perCommitmentPoint.length !== 33
+    !(request.perCommitmentPoint instanceof Uint8Array) ||
+    !isValidPublicKey(request.perCommitmentPoint)
   ) {
-    throw new ChannelRequestError("malformed", "per-commitment point must be 33 bytes");
+    throw new ChannelRequestError("malformed", "per-commitment point must be a valid 33-byte key");
   }
   const setup = readySetup(ctx.state);
   const e = ctx.state.enforcement;

@@ -32,7 +32,9 @@ export function setupChannel(
 ): OpOutcome<SetupChannelFactsT, void> {
   const parsed = ChannelSetupSchema.safeParse(request);
   if (!parsed.success) {
-    throw new ChannelRequestError("malformed", `setup_channel: ${parsed.error.issues[0].message}`);
+    const issue = parsed.error.issues[0];
+    const at = issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
+    throw new ChannelRequestError("malformed", `setup_channel: ${at}${issue.message}`);
   }
   const setup = parsed.data;
   const { state } = ctx;

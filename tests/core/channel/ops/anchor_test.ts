@@ -4,11 +4,11 @@
  * channel without anchors.
  */
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
-import { txid } from "../../../core/bitcoin/tx.ts";
-import { anchorScript } from "../../../core/bolt3/scripts.ts";
-import { findAnchorInput, signAnchorSpend } from "../../../core/channel/ops/anchor.ts";
-import type { RebuiltCommitment } from "../../../core/channel/rebuild.ts";
-import type { SpendTx } from "../../../core/channel/ops/sweep.ts";
+import { txid } from "../../../../core/bitcoin/tx.ts";
+import { anchorScript } from "../../../../core/bolt3/scripts.ts";
+import { findAnchorInput, signAnchorSpend } from "../../../../core/channel/ops/anchor.ts";
+import type { RebuiltCommitment } from "../../../../core/channel/rebuild.ts";
+import type { SpendTx } from "../../../../core/channel/ops/sweep.ts";
 import {
   assertSchema,
   assertSigVerifies,
@@ -20,7 +20,7 @@ import {
   makeTx,
   spendOf,
   walletScript,
-} from "./_fixture2.ts";
+} from "../_fixture2.ts";
 
 /** A fee bump spending output `vout` of `commitment` and a 50k-sat wallet input, change to key 10. */
 function bump(commitment: RebuiltCommitment, vout: number): SpendTx {

@@ -4,18 +4,18 @@
  * signatures verify. Each tampering flips exactly the facts rules-spec.md §2.J reads.
  */
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
-import { publicKey } from "../../../core/crypto/mod.ts";
-import { encodeTx, type Tx } from "../../../core/bitcoin/tx.ts";
-import { buildScript, p2pkh, p2sh, p2tr, p2wpkh, p2wsh } from "../../../core/bitcoin/script.ts";
-import { buildClosingTx } from "../../../core/bolt3/closing.ts";
-import { fundingScript } from "../../../core/bolt3/scripts.ts";
+import { publicKey } from "../../../../core/crypto/mod.ts";
+import { encodeTx, type Tx } from "../../../../core/bitcoin/tx.ts";
+import { buildScript, p2pkh, p2sh, p2tr, p2wpkh, p2wsh } from "../../../../core/bitcoin/script.ts";
+import { buildClosingTx } from "../../../../core/bolt3/closing.ts";
+import { fundingScript } from "../../../../core/bolt3/scripts.ts";
 import {
   assembleClosingTx,
   isStandardShutdownScript,
   type MutualCloseRequest,
   signMutualClose,
-} from "../../../core/channel/ops/close.ts";
-import { ctxOf } from "./_peer.ts";
+} from "../../../../core/channel/ops/close.ts";
+import { ctxOf } from "../_peer.ts";
 import {
   assertSchema,
   assertSigVerifies,
@@ -29,7 +29,7 @@ import {
   toHex,
   walletOf,
   walletScript,
-} from "./_fixture2.ts";
+} from "../_fixture2.ts";
 
 const PEER_SCRIPT = p2wpkh(publicKey(new Uint8Array(32).fill(0x22)));
 const VALUE = 1_000_000n;

@@ -5,19 +5,19 @@
  * rules-spec.md §2.I reads.
  */
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
-import { ecdsaVerify, publicKey } from "../../../core/crypto/mod.ts";
-import { SIGHASH, sighashSegwitV0 } from "../../../core/bitcoin/tx.ts";
-import { p2wsh } from "../../../core/bitcoin/script.ts";
-import { derivePublicKey } from "../../../core/bolt3/keys.ts";
-import { offeredHtlcScript, toLocalScript } from "../../../core/bolt3/scripts.ts";
-import type { CommitmentHtlcTransaction } from "../../../core/bolt3/htlc_tx.ts";
+import { ecdsaVerify, publicKey } from "../../../../core/crypto/mod.ts";
+import { SIGHASH, sighashSegwitV0 } from "../../../../core/bitcoin/tx.ts";
+import { p2wsh } from "../../../../core/bitcoin/script.ts";
+import { derivePublicKey } from "../../../../core/bolt3/keys.ts";
+import { offeredHtlcScript, toLocalScript } from "../../../../core/bolt3/scripts.ts";
+import type { CommitmentHtlcTransaction } from "../../../../core/bolt3/htlc_tx.ts";
 import {
   type HolderHtlcTxRequest,
   signCounterpartyHtlcTx,
   signHolderHtlcTx,
-} from "../../../core/channel/ops/htlc.ts";
-import { holderPoint } from "../../../core/channel/state.ts";
-import type { RebuiltCommitment } from "../../../core/channel/rebuild.ts";
+} from "../../../../core/channel/ops/htlc.ts";
+import { holderPoint } from "../../../../core/channel/state.ts";
+import type { RebuiltCommitment } from "../../../../core/channel/rebuild.ts";
 import {
   assertSchema,
   assertSigVerifies,
@@ -28,7 +28,7 @@ import {
   fromHex,
   hashOf,
   walletScript,
-} from "./_fixture2.ts";
+} from "../_fixture2.ts";
 
 function holderRequest(n: number, h: CommitmentHtlcTransaction): HolderHtlcTxRequest {
   return {

@@ -5,10 +5,10 @@
  * facts rules-spec.md §2.K reads.
  */
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
-import { p2wsh } from "../../../core/bitcoin/script.ts";
-import { type Tx, txid } from "../../../core/bitcoin/tx.ts";
-import { createPsbt, decodePsbt, encodePsbt } from "../../../core/bitcoin/psbt.ts";
-import { offeredHtlcScript } from "../../../core/bolt3/scripts.ts";
+import { p2wsh } from "../../../../core/bitcoin/script.ts";
+import { type Tx, txid } from "../../../../core/bitcoin/tx.ts";
+import { createPsbt, decodePsbt, encodePsbt } from "../../../../core/bitcoin/psbt.ts";
+import { offeredHtlcScript } from "../../../../core/bolt3/scripts.ts";
 import {
   findRevealedSecret,
   signCounterpartyHtlcSweep,
@@ -16,9 +16,9 @@ import {
   signJusticeSweep,
   spendTxFromPsbt,
   spendTxOf,
-} from "../../../core/channel/ops/sweep.ts";
-import { holderPoint, holderSecret } from "../../../core/channel/state.ts";
-import type { RebuiltCommitment } from "../../../core/channel/rebuild.ts";
+} from "../../../../core/channel/ops/sweep.ts";
+import { holderPoint, holderSecret } from "../../../../core/channel/state.ts";
+import type { RebuiltCommitment } from "../../../../core/channel/rebuild.ts";
 import {
   assertSchema,
   assertSigVerifies,
@@ -33,7 +33,7 @@ import {
   US_NODE,
   walletOf,
   walletScript,
-} from "./_fixture2.ts";
+} from "../_fixture2.ts";
 
 /** A one-input sweep of output `vout` of `commitment` to our wallet key 5. */
 function sweepOf(

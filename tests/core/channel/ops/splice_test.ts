@@ -4,13 +4,13 @@
  * new funding output, our wallet outputs and value leaving the channel apart.
  */
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
-import { publicKey } from "../../../core/crypto/mod.ts";
-import { p2wsh } from "../../../core/bitcoin/script.ts";
-import type { Tx } from "../../../core/bitcoin/tx.ts";
-import { fundingScript } from "../../../core/bolt3/scripts.ts";
-import { signSplice, type SpliceRequest } from "../../../core/channel/ops/splice.ts";
-import { newStub } from "../../../core/channel/state.ts";
-import { ctxOf } from "./_peer.ts";
+import { publicKey } from "../../../../core/crypto/mod.ts";
+import { p2wsh } from "../../../../core/bitcoin/script.ts";
+import type { Tx } from "../../../../core/bitcoin/tx.ts";
+import { fundingScript } from "../../../../core/bolt3/scripts.ts";
+import { signSplice, type SpliceRequest } from "../../../../core/channel/ops/splice.ts";
+import { newStub } from "../../../../core/channel/state.ts";
+import { ctxOf } from "../_peer.ts";
 import {
   assertSchema,
   assertSigVerifies,
@@ -23,7 +23,7 @@ import {
   spendOf,
   toHex,
   walletScript,
-} from "./_fixture2.ts";
+} from "../_fixture2.ts";
 
 const FUNDING = { txid: new Uint8Array(32).fill(0xaa), vout: 0 };
 const WALLET_UTXO = { txid: new Uint8Array(32).fill(0xbb), vout: 1 };
