@@ -26,6 +26,29 @@ import type { PlainCommitmentTx } from "./plain.ts";
 import type { SignerTap } from "./signer_hooks.ts";
 import { loadLdk } from "./wasm.ts";
 
+/**
+ * `send_payment` of an invoice's payment parameters with no retries (payment id = payment hash).
+ * Returns null when LDK took it, else the name of its `RetryableSendFailure`.
+ */
+export function sendInvoicePayment(
+  from: LdkNode,
+  params: ldk.ThreeTuple_ThirtyTwoBytesRecipientOnionFieldsRouteParametersZ,
+): string | null {
+  const hash = params.get_a();
+  const sent = from.chanMan.send_payment(
+    hash,
+    params.get_b(),
+    hash,
+    params.get_c(),
+    ldk.Retry.constructor_attempts(0),
+  );
+  if (sent.is_ok()) return null;
+  const err = (sent as { err?: number }).err;
+  return typeof err === "number"
+    ? (ldk.RetryableSendFailure[err] ?? String(err)).replace("LDKRetryableSendFailure_", "")
+    : "error";
+}
+
 /** A harness operation failed or did not reach the expected state. */
 export class HarnessError extends Error {
   /**
@@ -379,18 +402,8 @@ export class Harness {
     if (options.hold) to.hold.add(hashHex);
     const payerMark = from.events.length;
     const payeeMark = to.events.length;
-    const sent = from.chanMan.send_payment(
-      hash,
-      params.res.get_b(),
-      hash,
-      params.res.get_c(),
-      ldk.Retry.constructor_attempts(0),
-    );
-    if (!sent.is_ok()) {
-      const err = (sent as { err?: number }).err;
-      const reason = typeof err === "number"
-        ? (ldk.RetryableSendFailure[err] ?? String(err)).replace("LDKRetryableSendFailure_", "")
-        : "error";
+    const reason = sendInvoicePayment(from, params.res);
+    if (reason !== null) {
       return { paymentHash: hashHex, status: "failed", feePaidMsat: null, reason };
     }
     this.pump();

@@ -11,7 +11,7 @@
 import staticRemotekey from "../../vectors/bolt3/commitment-static-remotekey.json" with {
   type: "json",
 };
-import anchorsVectors from "../../vectors/bolt3/commitment-anchors.json" with { type: "json" };
+import { APPENDIX_C, APPENDIX_F, type VectorCase } from "../bolt3/_vectors.ts";
 import { fromHex, reverse, toHex } from "../../../core/bytes.ts";
 import { derDecode, publicKey, sha256 } from "../../../core/crypto/mod.ts";
 import { decodeTx, stripSignatures, type Tx } from "../../../core/bitcoin/tx.ts";
@@ -25,44 +25,7 @@ import type {
 import { initialEnforcement, sortHtlcs } from "../../../core/channel/state.ts";
 import { type OpContext, UNTRACKED_CHAIN } from "../../../core/channel/ops/context.ts";
 
-/** One HTLC transaction of a vector case (the fields the tests use). */
-export interface VectorHtlcTx {
-  commitment_output_index: number;
-  htlc_index: number;
-  tx_type: string;
-  remote_htlc_signature: string;
-  local_htlc_signature: string;
-  tx_hex: string;
-  remote_htlc_sighash_type: number;
-}
-
-/** One commitment case of Appendix C or F (the fields the tests use). */
-export interface VectorCase {
-  name: string;
-  to_local_msat: number;
-  to_remote_msat: number;
-  local_feerate_per_kw: number;
-  local_dust_limit_satoshi: number;
-  htlcs_in_channel: number[];
-  remote_signature: string;
-  local_signature: string;
-  commitment_tx_hex: string;
-  htlc_txs: VectorHtlcTx[];
-  annotations?: {
-    outputs_listed?: Array<{
-      kind: string;
-      htlc_index?: number;
-      amount_sat: number;
-      witness_script?: string;
-      p2wpkh_pubkey?: string;
-    }>;
-  };
-}
-
-/** Appendix C cases (static_remotekey). */
-export const APPENDIX_C: VectorCase[] = staticRemotekey.test_cases as VectorCase[];
-/** Appendix F cases (zero-fee-HTLC anchors). */
-export const APPENDIX_F: VectorCase[] = anchorsVectors.test_cases as VectorCase[];
+export { APPENDIX_C, APPENDIX_F, type VectorCase };
 
 /** The Appendix C case with all five HTLCs untrimmed at feerate 647 (seven outputs). */
 export const SEVEN_OUTPUTS: VectorCase = APPENDIX_C[2];
