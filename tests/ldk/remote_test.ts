@@ -2,9 +2,10 @@
  * Warden as a SEPARATE PROCESS behind a real LDK node: `mod.ts run` with least-privilege flags
  * (data directory from `mod.ts init --key-style ldk --seed-hex <A's seed>`, rules/default.policy,
  * `--approver positive`) serves node A's `WardenSignerProvider` through `RemoteSignerApi` over
- * TCP, WebSocket and a serial line (socat pty pair). Honest scenarios: zero refusals, balances
- * on chain; the signer is SIGKILLed once mid-payment and restarted, and the channel continues
- * from the requests the node link re-sends.
+ * TCP, WebSocket and a serial line (socat pty pair). Honest scenarios, each over every transport
+ * (open, payments both ways and a cooperative close; force closes by either side; a breach) and an
+ * anchors channel over TCP: zero refusals, balances on chain. Over TCP the signer is SIGKILLed once
+ * mid-payment and restarted, and the channel continues from the requests the node link re-sends.
  */
 import { ok, strictEqual } from "node:assert/strict";
 import { RemoteHarness, type RemoteTransport } from "./remote_node.ts";
@@ -51,14 +52,17 @@ Deno.test(
     }),
 );
 
-Deno.test("remote/ldk tcp: force close by A with an HTLC, HTLC-timeout and delayed sweeps", () =>
-  run("tcp", forceCloseByA));
+// The on-chain scenarios over every transport.
+for (const transport of ["tcp", "websocket", "serial"] as const) {
+  Deno.test(`remote/ldk ${transport}: force close by A with an HTLC, HTLC-timeout, delayed sweeps`, () =>
+    run(transport, forceCloseByA));
 
-Deno.test("remote/ldk tcp: force close by B, A claims its HTLC from B's commitment", () =>
-  run("tcp", forceCloseByB));
+  Deno.test(`remote/ldk ${transport}: force close by B, A claims its HTLC from B's commitment`, () =>
+    run(transport, forceCloseByB));
 
-Deno.test("remote/ldk tcp: a revoked commitment of B confirmed, A's justice transactions", () =>
-  run("tcp", breach));
+  Deno.test(`remote/ldk ${transport}: a revoked commitment of B confirmed, A's justice txs`, () =>
+    run(transport, breach));
+}
 
 Deno.test(
   "remote/ldk tcp: anchors channel, force close in a fee spike: anchor CPFP, zero-fee HTLC-timeout",
