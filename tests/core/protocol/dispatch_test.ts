@@ -3,6 +3,8 @@
  * dispatcher over a real Signer (MemoryStore, rules/default.policy for regtest) while the simulated
  * honest peer checks every signature we return against its own view.
  */
+import { limitKey } from "../../../policy/limits.ts";
+import type { MemoryStore } from "../../../core/store/memory.ts";
 import { deepStrictEqual, notStrictEqual, strictEqual } from "node:assert/strict";
 import { createBase58check } from "@scure/base";
 import { compare, concat, fromHex, toHex, u16be, u32be, u64be, utf8 } from "../../../core/bytes.ts";
@@ -91,6 +93,20 @@ const REGTEST = networkParams("regtest");
 
 // =================================================================================================
 // Init
+
+/**
+ * The totals (msat) of `policy-onchain-fee-range`'s two daily windows in the store: clause 1
+ * (sign_anchor_spend) and clause 2 (sign_onchain).
+ */
+async function onchainFeeWindows(store: MemoryStore): Promise<[bigint, bigint]> {
+  const total = async (clause: number) => {
+    const entry = await store.get(limitKey("policy-onchain-fee-range", clause));
+    if (entry === undefined) return 0n;
+    const { buckets } = JSON.parse(entry.value) as { buckets: [number, string][] };
+    return buckets.reduce((sum, [, amount]) => sum + BigInt(amount), 0n);
+  };
+  return [await total(1), await total(2)];
+}
 
 Deno.test("init (CLN 5..6): version 6, CLN's capabilities for what we serve, node id, xpub, bolt12", async () => {
   const d = await ClnDriver.create();
@@ -780,6 +796,7 @@ for (const anchors of [false, true]) {
       bPsbt.inputs[1].witnessUtxo = { amount: 50_000n, script: walletScript(9) };
       bPsbt.inputs[1].nonWitnessUtxo = prev;
       bPsbt.outputs[0].bip32Derivation = wPsbt.outputs[0].bip32Derivation;
+      const feesBefore = await onchainFeeWindows(d.store);
       const b = await d.send({
         type: "sign_anchorspend",
         peerid: PEER_ID,
@@ -787,6 +804,14 @@ for (const anchors of [false, true]) {
         inputs: [utxo9],
         psbt: bPsbt,
       }, ROOT);
+      // Judged as sign_onchain and as sign_anchor_spend, the bump's fee (50,330 - 49,000 sat)
+      // enters the daily on-chain fee window once, through the anchor-spend clause.
+      const feesAfter = await onchainFeeWindows(d.store);
+      deepStrictEqual(
+        [feesAfter[0] - feesBefore[0], feesAfter[1] - feesBefore[1]],
+        [1_330_000n, 0n],
+        "fee windows (sign_anchor_spend, sign_onchain)",
+      );
       const anchorSig = b.psbt.inputs[0].partialSigs[0];
       deepStrictEqual(anchorSig.pubkey, d.us.keys.fundingPubkey);
       deepStrictEqual(b.psbt.inputs[0].witnessScript, anchorScript(d.us.keys.fundingPubkey));

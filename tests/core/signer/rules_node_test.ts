@@ -247,7 +247,7 @@ refusal("policy-onchain-fee-range", "the daily fee budget across withdrawals", a
   );
   deepStrictEqual(refused.rules, ["policy-onchain-fee-range"]);
   const v = rig.audit[rig.audit.length - 1].decision.violations[0];
-  strictEqual(v.clause, 1, "the limit clause");
+  strictEqual(v.clause, 2, "the limit clause of sign_onchain");
   strictEqual(v.facts["limit.window_total"], "1500000");
 });
 
