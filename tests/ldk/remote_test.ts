@@ -4,8 +4,9 @@
  * `--approver positive`) serves node A's `WardenSignerProvider` through `RemoteSignerApi` over
  * TCP, WebSocket and a serial line (socat pty pair). Honest scenarios, each over every transport
  * (open, payments both ways and a cooperative close; force closes by either side; a breach) and an
- * anchors channel over TCP: zero refusals, balances on chain. Over TCP the signer is SIGKILLed once
- * mid-payment and restarted, and the channel continues from the requests the node link re-sends.
+ * anchors channel over TCP: zero refusals, balances on chain. Over TCP and WebSocket the signer is
+ * SIGKILLed once mid-payment and restarted, and the channel continues from the requests the node
+ * link re-sends.
  */
 import { ok, strictEqual } from "node:assert/strict";
 import { RemoteHarness, type RemoteTransport } from "./remote_node.ts";
@@ -69,12 +70,23 @@ Deno.test(
   () => run("tcp", (w) => anchors(w, { payments: 3 })),
 );
 
-Deno.test(`remote/ldk websocket: open, ${PAYMENTS} payments each way, cooperative close`, () =>
-  run("websocket", async (w) => {
-    await openPayClose(w, { n: PAYMENTS });
-    strictEqual(w.link.stats.connections, 1);
-    strictEqual(w.link.stats.resent, 0);
-  }));
+Deno.test(
+  `remote/ldk websocket: open, ${PAYMENTS} payments each way, the signer SIGKILLed and ` +
+    "restarted mid-payment, cooperative close",
+  () =>
+    run("websocket", async (w) => {
+      let kill: KillReport | undefined;
+      await openPayClose(w, { n: PAYMENTS, killAt: 12, onKill: (r) => (kill = r) });
+      ok(kill, "the signer was killed");
+      strictEqual(kill.signal, "SIGKILL");
+      ok(kill.pendingAtKill > 0, "requests were outstanding when the signer died");
+      strictEqual(w.processes.length, 2);
+      strictEqual(w.link.stats.connections, 2);
+      strictEqual(w.link.stats.handshakes, 2);
+      ok(w.link.stats.resent >= 1, `re-sent ${w.link.stats.resent}`);
+      strictEqual(w.link.pending, 0);
+    }),
+);
 
 Deno.test(`remote/ldk serial: open, ${PAYMENTS} payments each way, cooperative close`, () =>
   run("serial", async (w) => {
