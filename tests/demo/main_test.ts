@@ -42,6 +42,12 @@ Deno.test("demo: honest traffic signed, each theft refused by its rule, the audi
   for (const x of r.refused) {
     for (const v of x.rules) ok(/^rules\/default\.policy:\d+:\d+$/.test(v.at), v.at);
   }
+  // The README's excerpt of the account is this run's, rule locations included.
+  const readme = await Deno.readTextFile(`${ROOT}/README.md`);
+  deepStrictEqual(
+    readme.split("\n").filter((l) => l.includes("(rules/default.policy:")).map((l) => l.trim()),
+    r.refused.flatMap((x) => x.rules.map((v) => `${x.kind}: ${v.rule} (${v.at})`)),
+  );
   // Net 61,000 sat moved to B; A's share is the rest minus the closing fee it pays as opener.
   strictEqual(r.close.B, 61_000n);
   strictEqual(r.close.A + r.close.B + r.close.feeSat, 1_000_000n);
