@@ -236,7 +236,8 @@ Deno.test("audit: a process killed right after an append resolves leaves the lin
         kind: "sign_mutual_close", allowed: true, temporary: false,
         violations: [], warnings: [], limitUpdates: [] } });
       await Deno.stdout.write(new TextEncoder().encode("appended\\n"));
-      await new Promise(() => {});
+      // A pending promise alone does not keep Deno alive: a timer does, until the SIGKILL.
+      setInterval(() => {}, 60_000);
     `;
     const child = new Deno.Command(Deno.execPath(), {
       args: ["eval", script],
