@@ -17,11 +17,15 @@
  *
  * Deno has no API to list what was granted, so "more than needed" is found by probing: a grant of
  * everything (`-A`, `--allow-net`, `--allow-read` without a list...), then targets that must not
- * be granted: every other port of the dialed host, common addresses and hosts, `/` and the usual
- * system directories, every ancestor of each needed path, common environment variables and
- * commands, every `sys` kind. A probe counts as excess only when it is not inside an allowed path
- * (Deno grants a path and everything under it). An unusual extra grant (a second, unrelated host
- * or directory) can escape the probes; the check catches every broad grant and the usual mistakes.
+ * be granted: every other port (1 to 65535) of each dialed host, common addresses, private ranges,
+ * the cloud metadata address and public hosts; `/`, the usual system directories and sensitive
+ * files (`/etc/passwd`, `/etc/shadow`, `/root/.ssh`...), every ancestor of each needed path; for
+ * write, also every path it only reads (the policy, its includes and directory, the program's
+ * directory: a signer able to rewrite its own policy is not locked down); common environment
+ * variables and commands; every `sys` kind. A probe counts as excess only when it is not inside an
+ * allowed path (Deno grants a path and everything under it). A grant of an unrelated host or of a
+ * path outside every probe can still escape: the check catches every broad grant and the usual
+ * mistakes, not every possible one.
  *
  * @module
  */
@@ -117,6 +121,11 @@ export const NET_PROBE_HOSTS: readonly string[] = [
   "jsr.io",
   "registry.npmjs.org",
   "github.com",
+  "10.0.0.1",
+  "172.16.0.1",
+  "192.168.0.1",
+  "192.168.1.1",
+  "169.254.169.254",
 ];
 
 /** Ports probed on each of {@link NET_PROBE_HOSTS} (web, Lightning, VLS's gRPC proxy, ...). */
@@ -138,6 +147,12 @@ export const PATH_PROBES: readonly string[] = [
   "/sys",
   "/dev",
   "/run",
+  "/etc/passwd",
+  "/etc/shadow",
+  "/etc/hosts",
+  "/etc/ssh",
+  "/root/.ssh",
+  "/proc/self/environ",
 ];
 
 /** Environment variables probed (the signer reads none). */
@@ -278,6 +293,12 @@ export function checkPermissions(
     for (const port of ports) set.add(port);
     hosts.set(host, set);
   }
+  // Every other port of each dialed host (a few hundred milliseconds for 65,535 queries).
+  for (const host of new Set(net.map((t) => splitHostPort(t).host))) {
+    const set = hosts.get(host) ?? new Set<string>();
+    for (let port = 1; port <= 65_535; port++) set.add(String(port));
+    hosts.set(host, set);
+  }
   for (const [host, hostPorts] of hosts) {
     if (!net.includes(host) && granted({ name: "net", host })) {
       excess("net", host); // every port of it: no need to list them
@@ -293,9 +314,14 @@ export function checkPermissions(
   const readNeeded = (needs.read ?? []).map(absolute);
   const writeNeeded = (needs.write ?? []).map(absolute);
   const readAllowed = [...readNeeded, ...(needs.readAllowed ?? []).map(absolute)];
-  const check = (name: "read" | "write", need: string[], allowed: string[]) => {
+  const check = (
+    name: "read" | "write",
+    need: string[],
+    allowed: string[],
+    extraProbes: string[] = [],
+  ) => {
     for (const p of need) if (!granted({ name, path: p })) missing(name, p);
-    const probes = new Set<string>(PATH_PROBES);
+    const probes = new Set<string>([...PATH_PROBES, ...extraProbes]);
     for (const p of allowed) for (const a of ancestors(p)) probes.add(a);
     const found: string[] = [];
     // Shortest first: a granted directory is reported, not everything under it.
@@ -309,7 +335,8 @@ export function checkPermissions(
     }
   };
   check("read", readNeeded, readAllowed);
-  check("write", writeNeeded, writeNeeded);
+  // Writing what it only reads (its policy, the program) is excess too.
+  check("write", writeNeeded, writeNeeded, readAllowed);
 
   // run: only the needed commands.
   const run = needs.run ?? [];

@@ -97,6 +97,18 @@ Deno.test("permissions: each kind of excess grant is found", () => {
     [{ name: "env", target: "HOME" }, "--allow-env=HOME"],
     [{ name: "sys", target: "hostname" }, "--allow-sys=hostname"],
     [{ name: "ffi", target: "/" }, "--allow-ffi=/"],
+    // Any other port of the dialed host, private and metadata addresses, sensitive files.
+    [{ name: "net", target: "127.0.0.1:7702" }, "--allow-net=127.0.0.1:7702"],
+    [{ name: "net", target: "127.0.0.1:22" }, "--allow-net=127.0.0.1:22"],
+    [{ name: "net", target: "169.254.169.254:80" }, "--allow-net=169.254.169.254:80"],
+    [{ name: "net", target: "10.0.0.1" }, "--allow-net=10.0.0.1"],
+    [{ name: "read", target: "/etc/passwd" }, "--allow-read=/etc/passwd"],
+    [{ name: "read", target: "/root/.ssh" }, "--allow-read=/root/.ssh"],
+    // Write access to what it only reads: its policy, the rules it includes, the program.
+    [{ name: "write", target: "/etc/warden" }, "--allow-write=/etc/warden"],
+    [{ name: "write", target: "/etc/warden/site.policy" }, "--allow-write=/etc/warden/site.policy"],
+    [{ name: "write", target: "/opt/warden/rules" }, "--allow-write=/opt/warden/rules"],
+    [{ name: "write", target: "/opt/warden" }, "--allow-write=/opt/warden"],
   ];
   for (const [extra, text] of cases) {
     const problems = checkPermissions(NEEDS, { query: grants(...LEAST, extra) });
