@@ -142,7 +142,10 @@ if (import.meta.main) {
   }
   const self = new URL(import.meta.url);
   const text = Deno.readTextFileSync(self);
-  const start = text.indexOf("String.raw`") + "String.raw`".length;
+  // The template starts at the first backtick after the constant's declaration (the formatter
+  // may break `String.raw` over two lines) and ends at the first backtick-semicolon after it
+  // (policy.ohm has no backtick).
+  const start = text.indexOf("`", text.indexOf("export const GRAMMAR_SOURCE")) + 1;
   const end = text.indexOf("`;", start);
   Deno.writeTextFileSync(self, text.slice(0, start) + source + text.slice(end));
 }
