@@ -492,6 +492,18 @@ export function loadModel(path: string, options: LoadOptions): LoadResult {
     buildRule(loader, decl, file, paramTypes)
   );
   const { filters, demotions } = applyFilters(loader, top?.filters ?? [], rules);
+  // In a file that builds on others (a site policy), a parameter no rule reads is a mistake: a
+  // misspelled override would otherwise define a new, unused parameter and change nothing.
+  const read = new Set(rules.flatMap((r) => r.reads.params));
+  for (const [name, state] of loader.params) {
+    if (read.has(name) || (loader.files.get(state.file)?.closure.size ?? 0) === 0) continue;
+    const span = state.info.decl.name.span;
+    loader.diagnostics.error(
+      span,
+      `param ${name} is read by no rule`,
+      didYouMean(name, read) ?? "use it in a rule's condition or limit, or remove it",
+    );
+  }
   const params = [...loader.params.values()];
   const paramValues = Object.fromEntries(
     NETWORKS.map((n) => [n, params.map((p) => p.runtime[n])]),

@@ -21,6 +21,8 @@ export const NewChannelFacts = z.object({
   node: z.object({
     /** The highest dbid of any forgotten channel. */
     dbid_high_water_mark: z.bigint(),
+    /** Channels and stubs the signer holds now (forgotten ones excluded). */
+    channel_count: z.number().int().nonnegative(),
   }),
 });
 

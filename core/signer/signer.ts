@@ -460,7 +460,10 @@ export class Signer<D extends Verdict = Verdict> {
           exists: existing !== undefined && !existing.state.forgotten,
           was_forgotten: existing?.state.forgotten ?? false,
         },
-        node: { dbid_high_water_mark: mark },
+        node: {
+          dbid_high_water_mark: mark,
+          channel_count: [...this.#channels.values()].filter((c) => !c.state.forgotten).length,
+        },
       };
       const decision = await this.#decide("new_channel", facts, id.toHex());
       if (existing !== undefined) {

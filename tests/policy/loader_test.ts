@@ -189,6 +189,23 @@ param max_htlcs = 20
   ]);
 });
 
+Deno.test("a site policy's parameter that no rule reads is an error (a misspelled override)", () => {
+  deepStrictEqual(
+    diagnose({
+      "/site.policy": `policy "s" version 1
+include "default.policy"
+param max_htlc = 10
+param own_cap = 5
+rule site-cap "Own cap." on ${COMMIT} require commitment.htlc_count <= param.own_cap
+`,
+      "/default.policy": BASE,
+    }),
+    [
+      '/site.policy:3:7: error: param max_htlc is read by no rule (hint: did you mean "max_htlcs"?)',
+    ],
+  );
+});
+
 Deno.test("includes: cycles, missing files, duplicate ids and illegal overrides are located errors", () => {
   deepStrictEqual(
     diagnose({

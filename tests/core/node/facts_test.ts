@@ -30,7 +30,7 @@ function issues(schema: z.ZodType, facts: unknown): string[] {
 
 const NEW_CHANNEL: NewChannelFactsT = {
   new_channel: { dbid: 8n, has_dbid: true, exists: false, was_forgotten: false },
-  node: { dbid_high_water_mark: 5n },
+  node: { dbid_high_water_mark: 5n, channel_count: 3 },
 };
 
 const ADD_BLOCK: AddBlockFactsT = {
@@ -52,6 +52,7 @@ Deno.test("node kinds register; every path has the type a rule compares it with"
     "new_channel.exists: bool",
     "new_channel.was_forgotten: bool",
     "node.dbid_high_water_mark: int",
+    "node.channel_count: int",
   ]);
   deepStrictEqual(listing("add_block"), [
     "block.links: bool",
@@ -72,7 +73,7 @@ Deno.test("facts as the signer builds them parse unchanged", () => {
   // An LDK-style id has no dbid: 0, has_dbid false.
   const ldk = {
     new_channel: { dbid: 0n, has_dbid: false, exists: true, was_forgotten: true },
-    node: { dbid_high_water_mark: 0n },
+    node: { dbid_high_water_mark: 0n, channel_count: 0 },
   };
   deepStrictEqual(NewChannelFacts.parse(ldk), ldk);
   deepStrictEqual(registry().validate("new_channel", NEW_CHANNEL), NEW_CHANNEL);

@@ -22,6 +22,7 @@ import {
   QueueApprover,
 } from "../../../core/node/approvals.ts";
 import { updateAllowlist } from "../../../core/node/allowlist.ts";
+import { ChannelId } from "../../../core/keys/types.ts";
 import { MemoryStore } from "../../../core/store/memory.ts";
 import { PolicyRefusal } from "../../../core/signer/errors.ts";
 import { loadPolicy } from "../../../policy/engine.ts";
@@ -37,6 +38,7 @@ import {
   hashOf,
   NOW,
   PAYEE,
+  PEER_ID,
   PEER_NODE_ID,
   PEER_SCRIPT,
   Rig,
@@ -92,6 +94,19 @@ refusal("policy-other", "an approved-payment table at max_invoices", async () =>
   await rig.approve(hashOf(2), 1_000_000n);
   await expectRefusal(rig, () => rig.approve(hashOf(3), 1_000_000n), ["policy-other"]);
   strictEqual(await rig.approve(hashOf(2), 1_000_000n), true, "a known payment adds no row");
+});
+
+refusal("policy-other", "a new channel with the channel table at max_channels", async () => {
+  const rig = await Rig.create({ site: "param max_channels = 2" });
+  const id = (dbid: bigint) => ChannelId.fromPeerDbid(PEER_ID, dbid);
+  await rig.signer.newChannel(id(1n));
+  await rig.signer.newChannel(id(2n));
+  await expectRefusal(rig, () => rig.signer.newChannel(id(3n)), ["policy-other"]);
+  await rig.signer.newChannel(id(2n)); // a retry of an existing stub adds nothing
+  // Forgetting a channel frees its slot (its dbid stays burnt).
+  await rig.signer.forgetChannel(id(1n));
+  await rig.signer.newChannel(id(3n));
+  await expectRefusal(rig, () => rig.signer.newChannel(id(4n)), ["policy-other"]);
 });
 
 refusal("policy-other", "a second invoice for an issued payment hash", async () => {
