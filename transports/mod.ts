@@ -27,10 +27,13 @@ export type { ByteChannel, FrameHandler, RequestContext } from "./types.ts";
 export type { SerialRequest } from "../core/protocol/framing.ts";
 export { TransportError } from "./types.ts";
 export {
+  DEFAULT_CACHE_BYTES,
   DEFAULT_CACHE_SIZE,
+  DEFAULT_IDLE_MS,
   ERROR_REPLY_TYPES,
   FrameSession,
   type FrameSessionOptions,
+  INIT_TYPES,
   INTERNAL_ERROR_CODE,
   ReplyCache,
   type ServeEnd,
@@ -40,7 +43,14 @@ export {
 export { Backoff, type BackoffOptions, sleep } from "./backoff.ts";
 export { ReconnectingTransport, type TransportOptions } from "./reconnect.ts";
 export { type TcpTarget, TcpTransport } from "./tcp.ts";
-export { CLOSE_PROTOCOL_ERROR, decodeRequestMessage, WebSocketTransport } from "./websocket.ts";
+export {
+  CLOSE_PROTOCOL_ERROR,
+  CLOSE_TOO_MANY_PENDING,
+  decodeRequestMessage,
+  MAX_PENDING_FRAMES,
+  type WebSocketOptions,
+  WebSocketTransport,
+} from "./websocket.ts";
 export {
   BAUD_RATES,
   type SerialOptions,

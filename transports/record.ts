@@ -27,7 +27,15 @@
  * `hex`: replay compares digests. An init-family request carrying key material of ours (the dev
  * seeds and `hsm_encryption_key` of `init`, `init_2`, `dev_preinit_v1`, `dev_preinit`) is recorded
  * the same way and cannot be replayed; production nodes never send them. Other requests are
- * recorded in full, because replay needs them: the file is created with mode 0600 and belongs
+ * recorded in full, because replay needs them. Among them are requests that carry the
+ * **counterparty's** secrets in clear: `validate_revocation` (36, the per-commitment secret the
+ * peer revealed when revoking), `check_future_secret` (22, a secret the peer claims is ours, sent
+ * during channel reestablishment), `sign_penalty_to_us` and `sign_any_penalty_to_us` (14 and 144,
+ * the revocation secret of a breached commitment). These are not our keys, but they are what lets
+ * us punish the peer's breaches (and, for 22, what a peer may have learned): a recording holds the
+ * peer's revealed secrets, so it must be guarded like the channel database. The file is therefore
+ * kept at mode 0600: created so, and set to 0600 when an existing file with another mode is
+ * continued (the recorder refuses to write into a file whose mode it cannot make 0600). It belongs
  * with the data directory.
  *
  * Lines are written as they come and fsynced at most every `flushIntervalMs` (default 1 s) and on
@@ -161,6 +169,25 @@ export function trafficLine(
   return line;
 }
 
+/**
+ * Makes the recording readable and writable by its owner only (an existing file may have been
+ * created with another mode), then checks the mode of the file actually open: a path replaced in
+ * between is refused rather than written into. `mode` is unknown on Windows: nothing to do there.
+ * @throws {RecordError} when the mode cannot be set to 0600
+ */
+async function ownerOnly(file: Deno.FsFile, path: string): Promise<void> {
+  if (Deno.build.os === "windows") return;
+  try {
+    await Deno.chmod(path, 0o600);
+  } catch (e) {
+    throw new RecordError(`cannot set mode 0600 on recording ${path} (${(e as Error).name})`);
+  }
+  const mode = (await file.stat()).mode;
+  if (mode !== null && (mode & 0o777) !== 0o600) {
+    throw new RecordError(`recording ${path} is not mode 0600 (it was replaced while opening)`);
+  }
+}
+
 /** Options of {@link TrafficRecorder.open}. */
 export interface TrafficRecorderOptions {
   /** Longest time between a line and its fsync, in milliseconds (default 1000). */
@@ -196,8 +223,8 @@ export class TrafficRecorder {
 
   /**
    * Opens `path` for appending (created with mode 0600; an existing recording is continued, with
-   * ids starting after its last one).
-   * @throws {RecordError} when the file cannot be opened
+   * ids starting after its last one, and its mode set to 0600).
+   * @throws {RecordError} when the file cannot be opened or made mode 0600
    */
   static async open(path: string, options: TrafficRecorderOptions = {}): Promise<TrafficRecorder> {
     let file: Deno.FsFile;
@@ -217,6 +244,12 @@ export class TrafficRecorder {
       file = await Deno.open(path, { append: true, create: true, mode: 0o600 });
     } catch (e) {
       throw new RecordError(`cannot open recording ${path} (${(e as Error).name})`);
+    }
+    try {
+      await ownerOnly(file, path);
+    } catch (e) {
+      file.close();
+      throw e;
     }
     const recorder = new TrafficRecorder(file, path, options);
     recorder.#nextId = last + 1;
@@ -265,7 +298,11 @@ export class TrafficRecorder {
     this.#tail = this.#tail.then(async () => {
       if (this.#broken) return;
       try {
-        for (let off = 0; off < bytes.length;) off += await this.#file.write(bytes.subarray(off));
+        for (let off = 0; off < bytes.length;) {
+          const n = await this.#file.write(bytes.subarray(off));
+          if (n <= 0) throw new RecordError("a write accepted no bytes");
+          off += n;
+        }
         this.#lines++;
         this.#dirty = true;
       } catch (e) {

@@ -177,9 +177,18 @@ export class ReplayClock {
   }
 }
 
+/** The largest dbid (u64). */
+const MAX_DBID = 0xffffffffffffffffn;
+
+/** Whether `dbid` is a decimal u64 (at most 20 digits, at most 2^64 - 1). */
+function isDbid(dbid: unknown): dbid is string {
+  return typeof dbid === "string" && /^[0-9]{1,20}$/.test(dbid) && BigInt(dbid) <= MAX_DBID;
+}
+
 /**
  * Parses a recording (either format; see the module documentation).
- * @throws {ReplayError} on a line that is not JSON or not a record, naming the line
+ * @throws {ReplayError} on a line that is not JSON or not a record (a dbid above 2^64 - 1
+ *   included), naming the line
  */
 export function parseRecording(text: string): Recording {
   const lines: TrafficLine[] = [];
@@ -209,6 +218,7 @@ export function parseRecording(text: string): Recording {
       /^[0-9]{1,20}$/.test(v.dbid) &&
       (typeof v.hex === "string" ? /^([0-9a-f]{2})*$/.test(v.hex) : typeof v.sha256 === "string");
     if (!okLine) throw new ReplayError(`line ${i + 1}: not a transport record`);
+    if (!isDbid(v.dbid)) throw new ReplayError(`line ${i + 1}: dbid is above 2^64 - 1`);
     lines.push(v as unknown as TrafficLine);
   });
   if (lines.length > 0 && records.length > 0) {
@@ -348,6 +358,8 @@ export function describeSummary(s: ReplaySummary): string {
  * Replays a transport recording through `session` (a fresh signer's dispatcher).
  * @param lines the recording's lines
  * @param options the session and the clock the signer reads (set to each request's time)
+ * @throws {ReplayError} when a request's context is not valid (lines not from
+ *   {@link parseRecording}), naming the request
  */
 export async function replayTransport(
   lines: readonly TrafficLine[],
@@ -379,6 +391,9 @@ export async function replayTransport(
     if (options.clock) {
       const t = Date.parse(line.time);
       options.clock.seconds = Number.isFinite(t) ? Math.floor(t / 1000) : undefined;
+    }
+    if (!isDbid(line.dbid) || !/^[0-9a-f]{66}$/.test(line.peer_id)) {
+      throw new ReplayError(`request ${line.id}: not a valid context (peer_id, dbid)`);
     }
     const ctx = { peerId: fromHex(line.peer_id), dbid: BigInt(line.dbid) };
     const { body } = await options.session.respond(ctx, fromHex(line.hex), { seq: line.seq });

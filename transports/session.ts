@@ -13,21 +13,50 @@
  *   was not answered. With `resync: true` (serial: line noise, a device opened mid-frame) the
  *   bytes up to the next magic are dropped and counted (`frame.resync`, `warn`). Either way the
  *   process keeps running.
+ * - **Corrupted lengths (serial).** With `resync: true` the loop also watches the line: when no
+ *   byte has arrived for `idleMs` ({@link DEFAULT_IDLE_MS} by default) while a frame is
+ *   incomplete, it calls the decoder's `idle()` (core/protocol/framing.ts). A lock-step node that
+ *   sent a frame whose length a bit flip enlarged (13 read as 65549) is then waiting, and re-sends
+ *   after its timeout (or sends its next request); as soon as such a complete frame sits behind
+ *   the incomplete one, the incomplete one is dropped (`frame.resync` with `idle: true`) and the
+ *   line serves again, instead of swallowing the next 64 KiB.
  * - **Handler errors.** A handler that throws (the dispatcher normally returns error replies
  *   itself) gets a `signer_error` reply (code {@link INTERNAL_ERROR_CODE}); the connection stays
- *   up.
+ *   up. A channel whose `write` accepts no bytes is an error of the connection
+ *   (`connection.write_error`), never an endless loop.
  * - **Idempotent retries.** After a reconnect the node re-sends every request it has no reply for
  *   (protocol.md §1.4), some of which the signer did answer before the connection broke. A
  *   {@link ReplyCache} shared by all connections of a transport maps (peer id, dbid, body) to the
  *   reply already released, so a re-sent request gets the same bytes and the signer does not run
  *   it again. The cache only ever returns bytes already sent to that same context, so it cannot
- *   release anything new. It is bounded (LRU, {@link DEFAULT_CACHE_SIZE} entries), it never keeps
- *   error replies (`signer_error`, `init_reply_failure`: a temporary refusal must be re-run), and
- *   it skips the requests whose answer must be fresh each time ({@link UNCACHED_TYPES}: random
- *   bytes, heartbeats, ping, chain queries and updates, pre-approvals whose answer changes when the
- *   operator decides, `check_outpoint`, `get_per_commitment_point`). What it does cache are the
- *   requests with effects (signatures, revocations, channel state changes) and deterministic
- *   queries.
+ *   release anything new. What it keeps, and when it forgets:
+ *   - It skips the requests whose answer must be fresh each time, or whose repetition means
+ *     something else than a retry ({@link UNCACHED_TYPES}): the init family (`init`, `init_2`,
+ *     `dev_preinit`, `dev_preinit_v1`: each one negotiates again), `new_channel` and
+ *     `forget_channel` (a channel forgotten and then "new" again must meet the dispatcher's
+ *     refusal, not an old `new_channel_reply`), random bytes, heartbeats, ping, chain queries and
+ *     updates, pre-approvals whose answer changes when the operator decides, `check_outpoint`,
+ *     `get_per_commitment_point`. The dispatcher answers a retry of any of them itself.
+ *   - It never keeps error replies (`signer_error`, `init_reply_failure`: a temporary refusal
+ *     must be re-run), nor a reply that carries a secret (transports/record.ts
+ *     `replyCarriesSecret`: `ecdh_resp`, `derive_secret_reply`, `revoke_commitment_tx_reply`,
+ *     `validate_commitment_tx_reply`, `get_per_commitment_point_reply`,
+ *     `get_secure_random_bytes_reply`), so no secret outlives its request in the cache. Those
+ *     requests are deterministic, so a retry gets the same bytes from the dispatcher: ECDH and
+ *     `derive_secret` are pure functions of the node key, and the core treats a revocation of an
+ *     already revoked commitment, or a validation of the current one (with, below version 5, its
+ *     revocation of the previous one), as a retry that releases the same secret and changes
+ *     nothing.
+ *   - When an init-family request runs and its reply is not byte for byte the reply of the
+ *     previous init (another negotiated version, say), the whole cache is cleared: replies made
+ *     under one version do not mean the same under another. VLS's proxy replays its cached init
+ *     (`min = max = negotiated`) first on every reconnect; that gets the same reply, so the
+ *     re-sent requests after it still find their replies.
+ *   - It is bounded: least recently used entries go first beyond {@link DEFAULT_CACHE_SIZE}
+ *     entries or {@link DEFAULT_CACHE_BYTES} bytes of replies.
+ *
+ *   What it does cache are the requests with effects (signatures, channel state changes) and
+ *   deterministic queries whose replies are public.
  *
  * @module
  */
@@ -41,8 +70,13 @@ import {
 } from "../core/protocol/framing.ts";
 import { requestById } from "../core/protocol/messages.ts";
 import { type Logger, silentLogger } from "./log.ts";
-import type { TrafficRecorder } from "./record.ts";
-import type { ByteChannel, FrameHandler, RequestContext } from "./types.ts";
+import { replyCarriesSecret, type TrafficRecorder } from "./record.ts";
+import {
+  type ByteChannel,
+  type FrameHandler,
+  type RequestContext,
+  TransportError,
+} from "./types.ts";
 
 export type { ByteChannel, FrameHandler, RequestContext } from "./types.ts";
 
@@ -52,13 +86,29 @@ export const INTERNAL_ERROR_CODE: 500 = SIGNER_ERROR.INTERNAL;
 /** Reply cache capacity (entries) by default. */
 export const DEFAULT_CACHE_SIZE = 1024;
 
+/** Reply cache capacity (bytes of replies held) by default: 8 MiB. */
+export const DEFAULT_CACHE_BYTES: number = 8 * 1024 * 1024;
+
 /**
- * Request types never answered from the cache (their answer must be fresh): ping, dev_memleak,
+ * How long a resynchronising (serial) line may stay silent while a frame is incomplete before
+ * the decoder is told it is idle (milliseconds; see the module documentation).
+ */
+export const DEFAULT_IDLE_MS = 500;
+
+/** The init family: `init` (11), `init_2` (1011), `dev_preinit` (99), `dev_preinit_v1` (90). */
+export const INIT_TYPES: ReadonlySet<number> = new Set([11, 1011, 99, 90]);
+
+/**
+ * Request types never answered from the cache (see the module documentation): the init family
+ * ({@link INIT_TYPES}), new_channel (30) and forget_channel (34), ping, dev_memleak,
  * check_outpoint, get_per_commitment_point (below version 6 its old secret appears once the
  * commitment is revoked), the pre-approvals (38, 39, 51, 52), get_secure_random_bytes, tip_info,
  * forward/reverse watches, add_block, remove_block, get_heartbeat, block_chunk.
  */
 export const UNCACHED_TYPES: ReadonlySet<number> = new Set([
+  ...INIT_TYPES,
+  30,
+  34,
   1000,
   33,
   32,
@@ -84,27 +134,45 @@ function typeOf(body: Uint8Array): number {
   return body.length >= 2 ? (body[0] << 8) | body[1] : -1;
 }
 
-/** A bounded LRU map from (context, request body) to the reply released for it. */
+/**
+ * A bounded LRU map from (context, request body) to the reply released for it (see the module
+ * documentation for what it keeps and when it forgets).
+ */
 export class ReplyCache {
   readonly #capacity: number;
+  readonly #maxBytes: number;
   readonly #entries = new Map<string, Uint8Array>();
+  #bytes = 0;
   #hits = 0;
+  #lastInit: string | undefined;
 
   /**
    * Creates an empty cache.
-   * @param options `capacity`: the most entries kept (default {@link DEFAULT_CACHE_SIZE})
+   * @param options `capacity`: the most entries kept (default {@link DEFAULT_CACHE_SIZE});
+   *   `maxBytes`: the most reply bytes kept (default {@link DEFAULT_CACHE_BYTES})
    */
-  constructor(options: { capacity?: number } = {}) {
+  constructor(options: { capacity?: number; maxBytes?: number } = {}) {
     const capacity = options.capacity ?? DEFAULT_CACHE_SIZE;
     if (!Number.isSafeInteger(capacity) || capacity < 0) {
       throw new RangeError("cache capacity must be a non-negative integer");
     }
+    const maxBytes = options.maxBytes ?? DEFAULT_CACHE_BYTES;
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+      throw new RangeError("cache maxBytes must be a non-negative integer");
+    }
     this.#capacity = capacity;
+    this.#maxBytes = maxBytes;
   }
 
   /** Whether a request of this body may be answered from the cache. */
   static cacheable(body: Uint8Array): boolean {
     return !UNCACHED_TYPES.has(typeOf(body));
+  }
+
+  /** Whether a reply may be kept: not an error, and no secret in it. */
+  static keepable(reply: Uint8Array): boolean {
+    const type = typeOf(reply);
+    return !ERROR_REPLY_TYPES.has(type) && !replyCarriesSecret(type);
   }
 
   static #key(ctx: RequestContext, body: Uint8Array): string {
@@ -114,6 +182,11 @@ export class ReplyCache {
   /** Entries held. */
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** Bytes of replies held. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** Replies served from the cache so far. */
@@ -133,22 +206,56 @@ export class ReplyCache {
     return reply;
   }
 
-  /** Remembers the reply to a request (ignored for uncacheable requests and error replies). */
+  /**
+   * Remembers the reply to a request (ignored for uncacheable requests, error replies, replies
+   * carrying a secret, and replies larger than the byte limit).
+   */
   set(ctx: RequestContext, body: Uint8Array, reply: Uint8Array): void {
-    if (this.#capacity === 0 || !ReplyCache.cacheable(body)) return;
-    if (ERROR_REPLY_TYPES.has(typeOf(reply))) return;
+    if (this.#capacity === 0 || !ReplyCache.cacheable(body) || !ReplyCache.keepable(reply)) return;
+    if (reply.length > this.#maxBytes) return;
     const key = ReplyCache.#key(ctx, body);
-    this.#entries.delete(key);
+    this.#remove(key);
     this.#entries.set(key, reply.slice());
-    while (this.#entries.size > this.#capacity) {
-      const oldest = this.#entries.keys().next().value as string;
-      this.#entries.delete(oldest);
+    this.#bytes += reply.length;
+    while (this.#entries.size > this.#capacity || this.#bytes > this.#maxBytes) {
+      this.#remove(this.#entries.keys().next().value as string);
     }
+  }
+
+  #remove(key: string): void {
+    const old = this.#entries.get(key);
+    if (old === undefined) return;
+    this.#entries.delete(key);
+    this.#bytes -= old.length;
+  }
+
+  /** Forgets every entry. */
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
+  }
+
+  /**
+   * Notes that an init-family request ran with `reply` (null: none): clears the cache unless the
+   * reply is byte for byte the previous init's (see the module documentation).
+   * @returns whether the cache was cleared
+   */
+  initRan(reply: Uint8Array | null): boolean {
+    const digest = reply === null ? "none" : toHex(sha256(reply));
+    const same = digest === this.#lastInit;
+    this.#lastInit = digest;
+    if (same) return false;
+    this.clear();
+    return true;
   }
 }
 
-/** Why {@link FrameSession.serve} returned. */
-export type ServeEnd = "eof" | "error" | "framing" | "aborted";
+/**
+ * Why {@link FrameSession.serve} (or a transport's connection) returned: end of stream, a
+ * read/write error, malformed frames, a stop, or `overload` (the peer queued more requests than
+ * the transport accepts: transports/websocket.ts).
+ */
+export type ServeEnd = "eof" | "error" | "framing" | "aborted" | "overload";
 
 /** Options of {@link FrameSession}. */
 export interface FrameSessionOptions {
@@ -179,8 +286,33 @@ function oneLine(text: string): string {
   return text.replace(/[\x00-\x1f\x7f]+/g, " ").slice(0, 200);
 }
 
+/**
+ * Writes all of `bytes`.
+ * @throws {TransportError} when a write accepts no bytes (it would never finish)
+ */
 async function writeAll(channel: ByteChannel, bytes: Uint8Array): Promise<void> {
-  for (let off = 0; off < bytes.length;) off += await channel.write(bytes.subarray(off));
+  for (let off = 0; off < bytes.length;) {
+    const n = await channel.write(bytes.subarray(off));
+    if (!Number.isInteger(n) || n <= 0 || n > bytes.length - off) {
+      throw new TransportError(`write accepted ${n} bytes of ${bytes.length - off}`);
+    }
+    off += n;
+  }
+}
+
+/**
+ * The read's outcome, or "idle" when `ms` pass first (the read stays pending: await the same
+ * promise again). Without `ms`, the read's outcome.
+ */
+export function readOrIdle(
+  reading: Promise<number | null>,
+  ms: number | undefined,
+): Promise<{ n: number | null } | "idle"> {
+  const read = reading.then((n) => ({ n }));
+  if (ms === undefined) return read;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const idle = new Promise<"idle">((resolve) => (timer = setTimeout(() => resolve("idle"), ms)));
+  return Promise.race([read, idle]).finally(() => clearTimeout(timer));
 }
 
 /** The request/reply loop of one transport (see the module documentation). */
@@ -240,6 +372,7 @@ export class FrameSession {
       return { body: hit, cached: true };
     }
     let body: Uint8Array | null;
+    const type = typeOf(req.body);
     try {
       body = await this.#handler.handle(ctx, req.body);
       if (body !== null) encodeSerialReply({ seq: req.seq, body }); // validates the body
@@ -257,7 +390,13 @@ export class FrameSession {
       });
       body = signerError(INTERNAL_ERROR_CODE, `internal: ${request}: ${name}`);
     }
-    if (body !== null) this.#cache.set(ctx, req.body, body);
+    if (INIT_TYPES.has(type)) {
+      if (this.#cache.initRan(body)) {
+        this.#logger.log("info", "cache.cleared", { type, name: requestById(type)?.name ?? null });
+      }
+    } else if (body !== null) {
+      this.#cache.set(ctx, req.body, body);
+    }
     return { body, cached: false };
   }
 
@@ -282,21 +421,47 @@ export class FrameSession {
    * Serves one connection until it ends: decodes request frames from `channel` (any chunking),
    * answers each in order, writes the replies. Never throws.
    * @param channel the connection
-   * @param options `resync` (skip to the next magic on bad input instead of closing), `signal`
-   *   (stop: the caller also closes the channel to interrupt a pending read)
+   * @param options `resync` (skip to the next magic on bad input instead of closing), `idleMs`
+   *   (with `resync`: how long the line may be silent while a frame is incomplete before the
+   *   decoder is told it is idle; default {@link DEFAULT_IDLE_MS}; see the module
+   *   documentation), `signal` (stop: the caller also closes the channel to interrupt a pending
+   *   read)
    */
   async serve(
     channel: ByteChannel,
-    options: { resync?: boolean; signal?: AbortSignal } = {},
+    options: { resync?: boolean; idleMs?: number; signal?: AbortSignal } = {},
   ): Promise<ServeEnd> {
-    const decoder = serialRequestDecoder({ resync: options.resync ?? false });
+    const resync = options.resync ?? false;
+    const idleMs = resync ? options.idleMs ?? DEFAULT_IDLE_MS : undefined;
+    const decoder = serialRequestDecoder({ resync });
     const buf = new Uint8Array(64 * 1024);
     let skipped = 0;
+    const resynced = (idle: boolean) => {
+      if (decoder.skipped <= skipped) return;
+      this.#logger.log("warn", "frame.resync", {
+        transport: this.#transport,
+        skipped: decoder.skipped - skipped,
+        ...(idle ? { idle: true } : {}),
+      });
+      skipped = decoder.skipped;
+    };
     while (true) {
       if (options.signal?.aborted) return "aborted";
       let n: number | null;
       try {
-        n = await channel.read(buf);
+        const reading = channel.read(buf);
+        while (true) {
+          // Only while a frame is incomplete is silence worth a look (serial, lock-step).
+          const r = await readOrIdle(reading, decoder.buffered > 0 ? idleMs : undefined);
+          if (r !== "idle") {
+            n = r.n;
+            break;
+          }
+          const frames = decoder.idle();
+          resynced(true);
+          const ended = await this.#answer(channel, frames, options.signal);
+          if (ended !== undefined) return ended;
+        }
       } catch (e) {
         if (options.signal?.aborted) return "aborted";
         this.#logger.log("warn", "connection.read_error", {
@@ -326,27 +491,33 @@ export class FrameSession {
         });
         return "framing";
       }
-      if (decoder.skipped > skipped) {
-        this.#logger.log("warn", "frame.resync", {
+      resynced(false);
+      const ended = await this.#answer(channel, frames, options.signal);
+      if (ended !== undefined) return ended;
+    }
+  }
+
+  /** Answers `frames` in order; a {@link ServeEnd} when the connection broke. */
+  async #answer(
+    channel: ByteChannel,
+    frames: SerialRequest[],
+    signal: AbortSignal | undefined,
+  ): Promise<ServeEnd | undefined> {
+    for (const frame of frames) {
+      const reply = await this.process(frame);
+      if (reply === null) continue;
+      try {
+        await writeAll(channel, reply);
+      } catch (e) {
+        if (signal?.aborted) return "aborted";
+        this.#logger.log("warn", "connection.write_error", {
           transport: this.#transport,
-          skipped: decoder.skipped - skipped,
+          error: e instanceof Error ? e.name : "Error",
+          message: e instanceof Error ? oneLine(e.message) : "",
         });
-        skipped = decoder.skipped;
-      }
-      for (const frame of frames) {
-        const reply = await this.process(frame);
-        if (reply === null) continue;
-        try {
-          await writeAll(channel, reply);
-        } catch (e) {
-          if (options.signal?.aborted) return "aborted";
-          this.#logger.log("warn", "connection.write_error", {
-            transport: this.#transport,
-            error: e instanceof Error ? e.name : "Error",
-          });
-          return "error";
-        }
+        return "error";
       }
     }
+    return undefined;
   }
 }

@@ -7,6 +7,14 @@
  * closes the connection (code 4002, logged as `frame.malformed`); it is reopened with backoff like
  * TCP (transports/reconnect.ts), and the retry cache answers re-sent requests.
  *
+ * **Backlog.** Requests are answered one at a time, so messages that arrive faster wait in a
+ * queue, each holding its frame (up to 128 KiB). At most {@link MAX_PENDING_FRAMES} may wait (the
+ * one being answered included): one more closes the connection with code 4003 ("too many pending
+ * frames", logged as `connection.overload`, `error`), the waiting requests are dropped unanswered
+ * (the node re-sends them after reconnecting, as after any broken connection), and the connection
+ * ends as `overload`. A node that pipelines within the limit is never affected; one that floods
+ * cannot grow the signer's memory without bound.
+ *
  * `wss://` uses the system's trust store; a node with a private CA needs Deno's `--cert FILE`
  * (or `DENO_CERT`, which then needs no `--allow-env`: Deno reads it itself).
  *
@@ -23,6 +31,18 @@ import type { ServeEnd } from "./session.ts";
  */
 export const CLOSE_PROTOCOL_ERROR = 4002;
 
+/** Close code when the node has more than {@link MAX_PENDING_FRAMES} requests waiting. */
+export const CLOSE_TOO_MANY_PENDING = 4003;
+
+/** Requests a connection may have waiting for their answer (see the module documentation). */
+export const MAX_PENDING_FRAMES = 256;
+
+/** Options of {@link WebSocketTransport}. */
+export interface WebSocketOptions extends TransportOptions {
+  /** Requests that may wait for their answer (default {@link MAX_PENDING_FRAMES}). */
+  maxPending?: number;
+}
+
 /** Decodes a binary message that must hold exactly one request frame. */
 export function decodeRequestMessage(data: Uint8Array): SerialRequest {
   const decoder = serialRequestDecoder();
@@ -37,17 +57,24 @@ export function decodeRequestMessage(data: Uint8Array): SerialRequest {
 /** A WebSocket client serving serial frames, reconnecting (see the module documentation). */
 export class WebSocketTransport extends ReconnectingTransport<WebSocket> {
   readonly #url: string;
+  readonly #maxPending: number;
 
   /**
    * Sets the transport up; {@link run} dials.
    * @param url the node's `ws://` or `wss://` URL
-   * @param options the session, logger and backoff
+   * @param options the session, logger, backoff and `maxPending`
    */
-  constructor(url: string, options: TransportOptions) {
+  constructor(url: string, options: WebSocketOptions) {
     const shown = new URL(url);
     shown.search = "";
-    super("websocket", { ...options, target: shown.href });
+    const { maxPending, ...rest } = options;
+    super("websocket", { ...rest, target: shown.href });
+    const limit = maxPending ?? MAX_PENDING_FRAMES;
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new RangeError("maxPending must be a positive integer");
+    }
     this.#url = url;
+    this.#maxPending = limit;
   }
 
   /** Dials and waits for the WebSocket to open. */
@@ -78,11 +105,19 @@ export class WebSocketTransport extends ReconnectingTransport<WebSocket> {
     });
   }
 
-  /** Answers messages in order until the socket closes. */
+  /** Answers messages in order until the socket closes (see the module documentation). */
   protected override serveConnection(ws: WebSocket, signal: AbortSignal): Promise<ServeEnd> {
     return new Promise((resolve) => {
       let queue: Promise<void> = Promise.resolve();
+      let pending = 0;
       let end: ServeEnd = "eof";
+      const close = (code: number, reason: string) => {
+        try {
+          ws.close(code, reason);
+        } catch {
+          // already closing
+        }
+      };
       const fail = (problem: string) => {
         end = "framing";
         this.logger.log("error", "frame.malformed", {
@@ -90,28 +125,42 @@ export class WebSocketTransport extends ReconnectingTransport<WebSocket> {
           message: problem,
           action: "close",
         });
-        try {
-          ws.close(CLOSE_PROTOCOL_ERROR, "bad frame");
-        } catch {
-          // already closing
-        }
+        close(CLOSE_PROTOCOL_ERROR, "bad frame");
+      };
+      const overload = () => {
+        end = "overload";
+        this.logger.log("error", "connection.overload", {
+          transport: this.name,
+          pending,
+          limit: this.#maxPending,
+          action: "close",
+        });
+        close(CLOSE_TOO_MANY_PENDING, "too many pending frames");
       };
       const onMessage = (ev: MessageEvent) => {
-        if (end === "framing") return;
+        if (end === "framing" || end === "overload") return;
         if (!(ev.data instanceof ArrayBuffer)) return fail("text message (frames are binary)");
+        if (pending >= this.#maxPending) return overload();
         let frame: SerialRequest;
         try {
           frame = decodeRequestMessage(new Uint8Array(ev.data));
         } catch (e) {
           return fail(e instanceof Error ? e.message.slice(0, 200) : "bad frame");
         }
+        pending++;
         queue = queue.then(async () => {
-          const reply = await this.session.process(frame);
-          if (reply === null || ws.readyState !== WebSocket.OPEN) return;
           try {
-            ws.send(reply);
-          } catch {
-            // the socket is closing; the node re-sends after reconnecting
+            // After an overload the waiting requests are dropped: the node re-sends them.
+            if (end === "overload") return;
+            const reply = await this.session.process(frame);
+            if (reply === null || ws.readyState !== WebSocket.OPEN) return;
+            try {
+              ws.send(reply);
+            } catch {
+              // the socket is closing; the node re-sends after reconnecting
+            }
+          } finally {
+            pending--;
           }
         });
       };

@@ -49,6 +49,11 @@
  * records confirmations, such as one fed only by VLS's frontend whose TXOO proofs are not parsed,
  * would stall every channel).
  *
+ * **Reply size.** The PSBT signing requests (7, 147, 149) grow their PSBT by a signature (and
+ * maybe a script) per input signed; one whose signed PSBT could exceed `MAX_BODY_SIZE` is refused
+ * `MALFORMED` before anything is signed or stored ({@link signedPsbtReplyBound}). A reply that
+ * still cannot be encoded is `INTERNAL` (the request was fine), never `MALFORMED`.
+ *
  * **Not served** (answered `UNSUPPORTED`): `client_hsmfd` (9, the transport's business),
  * `get_output_scriptpubkey` (24, a CLN database migration), `sign_option_will_fund_offer` (26),
  * `bip137_sign_message` (45), `preapprove_invoice_check` (51), `preapprove_keysend_check` (52),
@@ -62,7 +67,7 @@ import { anchorScript } from "../bolt3/scripts.ts";
 import { p2wsh } from "../bitcoin/script.ts";
 import { isNetwork, type Network, networkParams } from "../bitcoin/network.ts";
 import { SIGHASH } from "../bitcoin/tx.ts";
-import type { Psbt } from "../bitcoin/psbt.ts";
+import { encodePsbt, type Psbt } from "../bitcoin/psbt.ts";
 import type { ChainView } from "../channel/ops/context.ts";
 import { maySecret } from "../channel/state.ts";
 import { isAnchors } from "../channel/rebuild.ts";
@@ -73,7 +78,13 @@ import { PolicyRefusal } from "../signer/errors.ts";
 import { decodeMessage, encodeReply, peekType } from "./codec.ts";
 import type { HsmdReply, HsmdRequest, RequestName, RequestOf } from "./messages.ts";
 import { requestByName } from "./messages.ts";
-import type { BitcoinSignature, Ctx } from "./types.ts";
+import {
+  type BitcoinSignature,
+  type Ctx,
+  MAX_BODY_SIZE,
+  ProtocolError,
+  type Utxo,
+} from "./types.ts";
 import {
   bitcoinSignature,
   channelIdOf,
@@ -296,6 +307,67 @@ async function withSecret<T>(
 }
 
 /** A `bsig` with SIGHASH_ALL. */
+/**
+ * The largest record a signature adds to a PSBT input (BIP-174 PSBT_IN_PARTIAL_SIG): key length
+ * (1), key type (1) and 33-byte pubkey, value length (1), DER signature (at most 72) and sighash
+ * byte. A taproot key-path signature (PSBT_IN_TAP_KEY_SIG, 68 bytes) is smaller.
+ */
+export const PARTIAL_SIG_RECORD_MAX = 109;
+
+/**
+ * The largest script record the signer adds for the finalizer when an input has none: key length,
+ * key type, value length and a script of at most 80 bytes (a P2SH-P2WPKH redeem script is 22, a
+ * BOLT #3 anchor 40, a `to_remote` with CSV at most 41, a `to_local` at most 78).
+ */
+export const SCRIPT_RECORD_MAX = 83;
+
+/**
+ * An upper bound of the reply body of a PSBT signing request (7 `sign_withdrawal`, 147
+ * `sign_anchorspend`, 149 `sign_htlc_tx_mingle`): the reply's type (2) and PSBT length (4), the
+ * request's PSBT encoded again, and for every input the signer may sign (its outpoint is in
+ * `utxos`; plus `anchorInputs` for 147's anchor) a {@link PARTIAL_SIG_RECORD_MAX} signature and,
+ * where the signer adds one (a P2SH or `close_info` utxo, the anchor) and the input has none, a
+ * {@link SCRIPT_RECORD_MAX} script. Also the number of signatures it counted.
+ */
+export function signedPsbtReplyBound(
+  psbt: Psbt,
+  o: { utxos: readonly Utxo[]; anchorInputs?: number },
+): { bytes: number; signatures: number } {
+  const byOutpoint = new Map(o.utxos.map((u) => [`${toHex(u.txid)}:${u.outnum}`, u]));
+  let bytes = 2 + 4 + encodePsbt(psbt).length;
+  let signatures = 0;
+  psbt.tx.inputs.forEach((input, i) => {
+    const u = byOutpoint.get(`${toHex(input.txid)}:${input.vout}`);
+    if (u === undefined) return;
+    signatures++;
+    bytes += PARTIAL_SIG_RECORD_MAX;
+    const scripted = psbt.inputs[i]?.redeemScript || psbt.inputs[i]?.witnessScript;
+    if ((u.is_p2sh || u.close_info !== null) && !scripted) bytes += SCRIPT_RECORD_MAX;
+  });
+  const anchors = o.anchorInputs ?? 0;
+  signatures += anchors;
+  bytes += anchors * (PARTIAL_SIG_RECORD_MAX + SCRIPT_RECORD_MAX);
+  return { bytes, signatures };
+}
+
+/**
+ * Refuses, before anything is signed or stored, a PSBT signing request whose signed PSBT might
+ * not fit in a reply ({@link signedPsbtReplyBound} above {@link MAX_BODY_SIZE}): the signer would
+ * otherwise sign and commit its state, then fail to answer.
+ */
+function checkSignedPsbtFits(
+  name: RequestName,
+  o: { psbt: Psbt; utxos: readonly Utxo[]; anchorInputs?: number },
+): void {
+  const bound = signedPsbtReplyBound(o.psbt, o);
+  if (bound.bytes <= MAX_BODY_SIZE) return;
+  throw new DispatchError(
+    SIGNER_ERROR.MALFORMED,
+    `malformed: ${name}.psbt: the signed PSBT would exceed the body cap (up to ${bound.bytes} ` +
+      `bytes with ${bound.signatures} signatures; at most ${MAX_BODY_SIZE})`,
+  );
+}
+
 function sigAll(signature: Uint8Array): BitcoinSignature {
   return bitcoinSignature(signature, SIGHASH.ALL);
 }
@@ -386,7 +458,17 @@ export class Dispatcher {
         );
       }
       reply = await this.#dispatch(request, ctx);
-      return reply === null ? NO_REPLY : encodeReply(reply);
+      if (reply === null) return NO_REPLY;
+      try {
+        return encodeReply(reply);
+      } catch (e) {
+        // Our own reply: the request was fine (it was served), so this is not MALFORMED.
+        const why = e instanceof ProtocolError ? e.message : e instanceof Error ? e.name : "error";
+        throw new DispatchError(
+          SIGNER_ERROR.INTERNAL,
+          `internal: ${request.type}: the reply cannot be encoded (${why})`,
+        );
+      }
     } catch (e) {
       try {
         return errorReply(e, failed);
@@ -648,10 +730,12 @@ export class Dispatcher {
       // ---------------------------------------------------------------------------------------
       // On-chain wallet
       case "sign_withdrawal": {
+        checkSignedPsbtFits(m.type, { psbt: m.psbt, utxos: m.inputs });
         const psbt = await s.signOnchain({ utxos: m.inputs, psbt: m.psbt, purpose: "withdrawal" });
         return { type: "sign_withdrawal_reply", psbt };
       }
       case "sign_htlc_tx_mingle": {
+        checkSignedPsbtFits(m.type, { psbt: m.psbt, utxos: m.inputs });
         const psbt = await s.signOnchain({ utxos: m.inputs, psbt: m.psbt, purpose: "mingle" });
         return { type: "sign_htlc_tx_mingle_reply", psbt };
       }
@@ -1052,6 +1136,7 @@ export class Dispatcher {
         "malformed: sign_anchorspend.psbt: no input spends our anchor output of the channel",
       );
     }
+    checkSignedPsbtFits(m.type, { psbt: m.psbt, utxos: m.inputs, anchorInputs: 1 });
     const signed = await s.signOnchain({ utxos: m.inputs, psbt: m.psbt, purpose: "anchorspend" });
     const sig = await s.signAnchorSpend(id, { spend, inputIndex });
     return withPartialSig(signed, inputIndex, {

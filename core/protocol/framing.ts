@@ -17,6 +17,26 @@
  * has no magic, so it cannot resynchronise. Once a decoder has failed it keeps failing with the
  * same error: the byte stream is no longer trustworthy.
  *
+ * **A corrupted length (resync mode).** A header whose length was damaged on the line but is
+ * still plausible (13 read as 65549) would otherwise make the decoder wait for bytes that never
+ * come: a lock-step link (one request, then its reply) stalls. So a decoder keeps the header of
+ * the frame it is filling in its buffer until the frame is complete, and its reader tells it when
+ * the line has gone quiet with {@link FrameDecoder.idle} (transports/session.ts calls it after
+ * `idleMs` without bytes while a frame is incomplete). A lock-step sender that has nothing more to
+ * send is waiting for an answer, so an incomplete frame at that point is suspect: if the bytes
+ * buffered after its header already hold a complete frame of their own (magic, a plausible length
+ * and the whole body: typically the request re-sent by the node after a timeout, or its next
+ * one), the header is taken as corrupt, the bytes before that frame are dropped (counted in
+ * `skipped`) and decoding goes on from there. An incomplete frame with no complete frame after it
+ * is left alone: it may just be slow. The price is that a genuine frame that stalls mid-body for
+ * longer than the idle delay while its body happens to contain a complete frame-shaped byte
+ * sequence is dropped, and that inner sequence decoded; the node re-sends what it gets no reply
+ * for.
+ *
+ * The buffer behind a decoder is one growable byte array with a start offset (a
+ * {@link ByteQueue}): bytes arriving one per read cost amortised O(1) each, however large the
+ * frame.
+ *
  * @module
  */
 import { concat, u16be, u32be, u64be } from "../bytes.ts";
@@ -123,60 +143,82 @@ export function encodeSerialReply(frame: SerialReply): Uint8Array {
   return concat(u16be(SERIAL_REPLY_MAGIC), u16be(frame.seq), u32be(frame.body.length), frame.body);
 }
 
-/** Bytes received but not yet consumed, kept as the chunks they arrived in. */
-class ByteQueue {
-  #chunks: Uint8Array[] = [];
-  #head = 0;
-  #length = 0;
+/**
+ * Bytes received but not yet consumed: one growable array holding `[start, end)`. Appending
+ * grows it (doubling) or compacts it (moving the live bytes to the front) only when the tail has
+ * no room, and compacts only when at least as many bytes were consumed as are moved, so every
+ * byte is moved O(1) times amortised; reading and skipping never move bytes. Used by the
+ * decoders; exported for tests, which count moves by overriding {@link ByteQueue.moved}.
+ */
+export class ByteQueue {
+  #buf: Uint8Array = new Uint8Array(0);
+  #start = 0;
+  #end = 0;
 
+  /** Bytes held. */
   get length(): number {
-    return this.#length;
+    return this.#end - this.#start;
   }
 
+  /** Bytes the array can hold before it must grow (for tests and diagnostics). */
+  get capacity(): number {
+    return this.#buf.length;
+  }
+
+  /**
+   * Called with the number of live bytes each time they are moved (growth or compaction);
+   * does nothing here. A subclass may count.
+   * @param _bytes how many bytes were moved
+   */
+  protected moved(_bytes: number): void {}
+
+  /** Appends a copy of `chunk`. */
   push(chunk: Uint8Array): void {
-    if (chunk.length === 0) return;
-    this.#chunks.push(chunk.slice());
-    this.#length += chunk.length;
-  }
-
-  byteAt(i: number): number {
-    let index = i + this.#head;
-    for (const c of this.#chunks) {
-      if (index < c.length) return c[index];
-      index -= c.length;
-    }
-    throw new RangeError("ByteQueue: index out of range");
-  }
-
-  peek(n: number): Uint8Array {
-    const out = new Uint8Array(n);
-    let filled = 0;
-    let offset = this.#head;
-    for (const c of this.#chunks) {
-      if (filled === n) break;
-      const part = c.subarray(offset, offset + (n - filled));
-      out.set(part, filled);
-      filled += part.length;
-      offset = 0;
-    }
-    return out;
-  }
-
-  skip(n: number): void {
-    this.#length -= n;
-    while (n > 0) {
-      const first = this.#chunks[0];
-      const left = first.length - this.#head;
-      if (n < left) {
-        this.#head += n;
-        return;
+    const n = chunk.length;
+    if (n === 0) return;
+    if (this.#end + n > this.#buf.length) {
+      const live = this.length;
+      const need = live + n;
+      if (need * 2 <= this.#buf.length) {
+        // Compact: the consumed prefix (> half the array) is larger than what moves.
+        this.#buf.copyWithin(0, this.#start, this.#end);
+      } else {
+        const grown = new Uint8Array(Math.max(this.#buf.length * 2, need, 256));
+        grown.set(this.#buf.subarray(this.#start, this.#end));
+        this.#buf = grown;
       }
-      n -= left;
-      this.#chunks.shift();
-      this.#head = 0;
+      if (live > 0) this.moved(live);
+      this.#start = 0;
+      this.#end = live;
     }
+    this.#buf.set(chunk, this.#end);
+    this.#end += n;
   }
 
+  /** The byte at offset `i` from the front. */
+  byteAt(i: number): number {
+    if (!Number.isInteger(i) || i < 0 || i >= this.length) {
+      throw new RangeError("ByteQueue: index out of range");
+    }
+    return this.#buf[this.#start + i];
+  }
+
+  /** A copy of `n` bytes starting `at` bytes from the front. */
+  peek(n: number, at = 0): Uint8Array {
+    if (at < 0 || n < 0 || at + n > this.length) {
+      throw new RangeError("ByteQueue: range out of range");
+    }
+    return this.#buf.slice(this.#start + at, this.#start + at + n);
+  }
+
+  /** Drops `n` bytes from the front. */
+  skip(n: number): void {
+    if (n < 0 || n > this.length) throw new RangeError("ByteQueue: skip out of range");
+    this.#start += n;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+  }
+
+  /** Removes `n` bytes from the front and returns them (a copy). */
   take(n: number): Uint8Array {
     const out = this.peek(n);
     this.skip(n);
@@ -197,15 +239,23 @@ interface Envelope<F> {
 export interface FrameDecoder<F> {
   /** Adds bytes; returns every frame completed by them, in order. Throws on a framing error. */
   push(chunk: Uint8Array): F[];
+  /**
+   * Tells the decoder that no bytes have arrived for a while (the reader's idle delay). With
+   * `resync: true`, an incomplete frame followed in the buffer by a complete frame is dropped as
+   * corrupt (see the module documentation) and the frames then complete are returned; otherwise
+   * (and always without resync) nothing changes and the result is empty.
+   */
+  idle(): F[];
   /** Declares the end of the stream; throws if a frame is incomplete. */
   end(): void;
-  /** Bytes buffered towards the next frame. */
+  /** Bytes buffered towards the next frame (the header of a frame being filled not included). */
   readonly buffered: number;
   /** Bytes dropped while resynchronising (serial decoders with `resync: true`). */
   readonly skipped: number;
 }
 
 class StreamDecoder<F> implements FrameDecoder<F> {
+  /** Unconsumed bytes; a pending frame's header stays at its front until the frame is complete. */
   #queue = new ByteQueue();
   #pending: { header: Uint8Array; length: number } | undefined;
   #failed: ProtocolError | undefined;
@@ -219,7 +269,7 @@ class StreamDecoder<F> implements FrameDecoder<F> {
   }
 
   get buffered(): number {
-    return this.#queue.length;
+    return this.#queue.length - (this.#pending ? this.#env.headerSize : 0);
   }
 
   get skipped(): number {
@@ -229,6 +279,11 @@ class StreamDecoder<F> implements FrameDecoder<F> {
   #fail(problem: string, code: "framing" | "too-large" | "too-short" = "framing"): never {
     this.#failed = framingError(this.#env.where, problem, code);
     throw this.#failed;
+  }
+
+  #drop(n: number): void {
+    this.#queue.skip(n);
+    this.#skipped += n;
   }
 
   /** True when the queue starts with (a prefix of) the magic; resyncs or fails otherwise. */
@@ -248,8 +303,7 @@ class StreamDecoder<F> implements FrameDecoder<F> {
           : `0x${q.byteAt(0).toString(16).padStart(2, "0")}..`;
         this.#fail(`bad magic ${seen} (expected 0x${magic.toString(16)})`);
       }
-      q.skip(1);
-      this.#skipped++;
+      this.#drop(1);
     }
     return false;
   }
@@ -258,25 +312,30 @@ class StreamDecoder<F> implements FrameDecoder<F> {
     if (this.#failed) throw this.#failed;
     if (!(chunk instanceof Uint8Array)) this.#fail("chunk must be a Uint8Array");
     this.#queue.push(chunk);
+    return this.#drain();
+  }
+
+  /** Decodes every frame the queue completes. */
+  #drain(): F[] {
     const out: F[] = [];
+    const size = this.#env.headerSize;
     while (true) {
       if (!this.#pending) {
-        if (!this.#atMagic() || this.#queue.length < this.#env.headerSize) break;
-        const header = this.#queue.peek(this.#env.headerSize);
+        if (!this.#atMagic() || this.#queue.length < size) break;
+        const header = this.#queue.peek(size);
         const length = this.#env.length(header);
         const problem = lengthProblem(length);
         if (problem) {
           if (this.#resync) {
-            this.#queue.skip(1);
-            this.#skipped++;
+            this.#drop(1);
             continue;
           }
           this.#fail(problem.text, problem.code);
         }
-        this.#queue.skip(this.#env.headerSize);
         this.#pending = { header, length };
       }
-      if (this.#queue.length < this.#pending.length) break;
+      if (this.#queue.length < size + this.#pending.length) break;
+      this.#queue.skip(size);
       const body = this.#queue.take(this.#pending.length);
       out.push(this.#env.frame(this.#pending.header, body));
       this.#pending = undefined;
@@ -284,11 +343,33 @@ class StreamDecoder<F> implements FrameDecoder<F> {
     return out;
   }
 
+  idle(): F[] {
+    if (this.#failed) throw this.#failed;
+    if (!this.#resync || !this.#pending) return [];
+    const at = this.#laterFrame();
+    if (at === undefined) return [];
+    this.#pending = undefined;
+    this.#drop(at);
+    return this.#drain();
+  }
+
+  /** Offset (> 0) of the first complete frame after the pending header, if any. */
+  #laterFrame(): number | undefined {
+    const q = this.#queue;
+    const size = this.#env.headerSize;
+    const magic = this.#env.magic as number;
+    for (let at = 1; at + size <= q.length; at++) {
+      if (q.byteAt(at) !== magic >> 8 || q.byteAt(at + 1) !== (magic & 0xff)) continue;
+      const length = this.#env.length(q.peek(size, at));
+      if (lengthProblem(length) === undefined && at + size + length <= q.length) return at;
+    }
+    return undefined;
+  }
+
   end(): void {
     if (this.#failed) throw this.#failed;
-    if (this.#pending || this.#queue.length > 0) {
-      const have = this.#queue.length + (this.#pending ? this.#env.headerSize : 0);
-      this.#fail(`stream ended inside a frame (${have} bytes of it received)`);
+    if (this.#queue.length > 0) {
+      this.#fail(`stream ended inside a frame (${this.#queue.length} bytes of it received)`);
     }
   }
 }
@@ -314,7 +395,8 @@ export function clnFrameDecoder(): FrameDecoder<Uint8Array> {
 
 /**
  * Decoder for a stream of serial requests (the signer's side of the serial link).
- * @param options `resync`: skip bytes up to the next magic instead of failing on bad magic or length
+ * @param options `resync`: skip bytes up to the next magic instead of failing on bad magic or
+ *   length, and drop a frame found corrupt when {@link FrameDecoder.idle} is called
  */
 export function serialRequestDecoder(
   options: { resync?: boolean } = {},
@@ -336,7 +418,8 @@ export function serialRequestDecoder(
 /**
  * Decoder for a stream of serial replies (the proxy's side of the serial link). Matching `seq`
  * against the request is the caller's job.
- * @param options `resync`: skip bytes up to the next magic instead of failing on bad magic or length
+ * @param options `resync`: skip bytes up to the next magic instead of failing on bad magic or
+ *   length, and drop a frame found corrupt when {@link FrameDecoder.idle} is called
  */
 export function serialReplyDecoder(options: { resync?: boolean } = {}): FrameDecoder<SerialReply> {
   return new StreamDecoder<SerialReply>({

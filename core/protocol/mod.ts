@@ -112,6 +112,7 @@ export {
   peekType,
 } from "./codec.ts";
 export {
+  ByteQueue,
   clnFrameDecoder,
   encodeClnFrame,
   encodeSerialReply,

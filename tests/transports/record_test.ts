@@ -137,3 +137,40 @@ Deno.test("record: a session's requests and replies, paired by id, continued aft
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("record: an existing recording with another mode is continued at mode 0600", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "warden-record-" });
+  try {
+    const path = join(dir, "traffic.jsonl");
+    await Deno.writeTextFile(path, "");
+    await Deno.chmod(path, 0o644);
+    strictEqual(((await Deno.stat(path)).mode ?? 0) & 0o777, 0o644);
+    const recorder = await TrafficRecorder.open(path, { now: () => TIME });
+    strictEqual(((await Deno.stat(path)).mode ?? 0) & 0o777, 0o600);
+    recorder.request("tcp", { seq: 1, ctx: PEER, body: body(18) });
+    await recorder.close();
+    deepStrictEqual((await readLines(path)).map((l) => [l.dir, l.id, l.hex]), [
+      ["request", 1, "0012"],
+    ]);
+    // A world-writable one too.
+    await Deno.chmod(path, 0o666);
+    await (await TrafficRecorder.open(path)).close();
+    strictEqual(((await Deno.stat(path)).mode ?? 0) & 0o777, 0o600);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("record: the peer's revealed secrets in validate_revocation and check_future_secret requests are recorded in full (hence mode 0600)", () => {
+  const secret = new SecretBytes(new Uint8Array(32).fill(0x5e));
+  const requests = [
+    encodeMessage({ type: "validate_revocation", revoke_num: 3n, per_commitment_secret: secret }),
+    encodeMessage({ type: "check_future_secret", n: 3n, commitment_secret: secret }),
+  ];
+  for (const b of requests) {
+    const line = trafficLine("request", { transport: "serial", id: 1, seq: 0, ctx: PEER, body: b });
+    strictEqual(line.sha256, undefined);
+    ok(line.hex?.includes("5e".repeat(32)), line.name);
+    strictEqual(requestCarriesSecret(b), false);
+  }
+});

@@ -15,10 +15,12 @@ import {
   type ReplayEntry,
   ReplayError,
   type ReplaySummary,
+  replayTransport,
 } from "../../transports/replay.ts";
+import { FrameSession } from "../../transports/session.ts";
 import type { TrafficLine } from "../../transports/record.ts";
 import { throws } from "node:assert/strict";
-import { frame, readReplies, writeAll } from "./_helpers.ts";
+import { FakeHandler, frame, readReplies, writeAll } from "./_helpers.ts";
 import {
   DEFAULT_POLICY,
   initBody,
@@ -244,4 +246,46 @@ Deno.test("replay: bad recordings are refused with the line number", () => {
   });
   throws(() => parseRecording(`${api}\n${line}`), /mixes transport and signer-API/);
   strictEqual(parseRecording(line).format, "transport");
+});
+
+Deno.test("replay: a dbid above 2^64 - 1 is a ReplayError naming the line, in parsing and in replay", async () => {
+  const request = (dbid: string) =>
+    JSON.stringify({
+      time: "2026-01-01T00:00:00Z",
+      dir: "request",
+      transport: "tcp",
+      id: 1,
+      seq: 0,
+      peer_id: "00".repeat(33),
+      dbid,
+      type: 18,
+      hex: "0012",
+    });
+  const max = "18446744073709551615";
+  strictEqual(parseRecording(request(max)).format, "transport");
+  for (const dbid of ["18446744073709551616", "99999999999999999999"]) {
+    throws(() => parseRecording(`${request("0")}\n${request(dbid)}`), (e: unknown) => {
+      ok(e instanceof ReplayError);
+      strictEqual(e.message, "line 2: dbid is above 2^64 - 1");
+      return true;
+    });
+  }
+  throws(
+    () => parseRecording(request("1".repeat(21))),
+    /^ReplayError: line 1: not a transport record$/,
+  );
+  // Lines handed to replayTransport directly are checked too (a typed error, not a BytesError).
+  const session = new FrameSession(new FakeHandler(), { transport: "replay" });
+  const bad = JSON.parse(request("18446744073709551616")) as TrafficLine;
+  let error: unknown;
+  try {
+    await replayTransport([bad], { session });
+  } catch (e) {
+    error = e;
+  }
+  ok(error instanceof ReplayError, String(error));
+  strictEqual(error.message, "request 1: not a valid context (peer_id, dbid)");
+  // The largest dbid replays.
+  const report = await replayTransport([JSON.parse(request(max)) as TrafficLine], { session });
+  strictEqual(report.summary.replayed, 1);
 });

@@ -2,9 +2,12 @@ import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import { concat } from "../../core/bytes.ts";
 import { MemoryLogger } from "../../transports/log.ts";
 import { FrameSession } from "../../transports/session.ts";
+import type { FrameHandler, RequestContext } from "../../transports/types.ts";
 import {
   CLOSE_PROTOCOL_ERROR,
+  CLOSE_TOO_MANY_PENDING,
   decodeRequestMessage,
+  MAX_PENDING_FRAMES,
   WebSocketTransport,
 } from "../../transports/websocket.ts";
 import { body, FakeHandler, fakeReply, frame, replies, waitFor } from "./_helpers.ts";
@@ -143,4 +146,72 @@ Deno.test("websocket: decodeRequestMessage takes exactly one complete frame", ()
   });
   throws(() => decodeRequestMessage(f.subarray(0, f.length - 1)), /stream ended inside a frame/);
   throws(() => decodeRequestMessage(new Uint8Array([1, 2, 3])), /bad magic/);
+});
+
+/** A handler whose calls wait until {@link GateHandler.open} (then answer as FakeHandler). */
+class GateHandler implements FrameHandler {
+  readonly inner = new FakeHandler();
+  #open!: () => void;
+  readonly #gate = new Promise<void>((resolve) => (this.#open = resolve));
+  /** Calls started so far. */
+  started = 0;
+  async handle(ctx: RequestContext, b: Uint8Array): Promise<Uint8Array | null> {
+    this.started++;
+    await this.#gate;
+    return this.inner.handle(ctx, b);
+  }
+  open(): void {
+    this.#open();
+  }
+}
+
+Deno.test("websocket: more than 256 pending frames close the connection (code 4003); the waiting ones are dropped", async () => {
+  const n = node();
+  const handler = new GateHandler();
+  const logger = new MemoryLogger();
+  const session = new FrameSession(handler, { transport: "websocket", logger });
+  const transport = new WebSocketTransport(n.url, {
+    session,
+    logger,
+    backoff: { initialMs: 5, maxMs: 40 },
+  });
+  try {
+    strictEqual(MAX_PENDING_FRAMES, 256);
+    transport.run();
+    const first = await n.next(0);
+    // The first request blocks the handler; 255 more wait behind it: the limit, still served.
+    for (let i = 0; i < MAX_PENDING_FRAMES; i++) {
+      first.ws.send(frame(i, body(19, i & 0xff, i >> 8)));
+    }
+    // One more is one too many.
+    first.ws.send(frame(999, body(19, 0xff, 0xff)));
+    await waitFor(() => first.closed !== undefined, { what: "close" });
+    strictEqual(first.closed?.code, CLOSE_TOO_MANY_PENDING);
+    deepStrictEqual(logger.named("connection.overload").map((e) => [e.level, e.fields]), [
+      ["error", { transport: "websocket", pending: 256, limit: 256, action: "close" }],
+    ]);
+    handler.open();
+    await waitFor(() => logger.named("connection.closed").length === 1, { what: "closed log" });
+    deepStrictEqual(logger.named("connection.closed")[0].fields.reason, "overload");
+    // Only the request that was running was answered; the 255 waiting were dropped unanswered.
+    strictEqual(handler.inner.calls.length, 1);
+    deepStrictEqual(first.messages, []);
+    // The signer reconnects and serves normally.
+    const second = await n.next(1);
+    second.ws.send(frame(1, body(19, 1, 0)));
+    deepStrictEqual(await second.replies(1), [{ seq: 1, body: fakeReply(body(19, 1, 0)) }]);
+    strictEqual(handler.started, 2);
+  } finally {
+    handler.open(); // never leave a request blocked (stop waits for it)
+    await transport.stop();
+    await n.close();
+  }
+});
+
+Deno.test("websocket: maxPending must be a positive integer", () => {
+  const session = new FrameSession(new FakeHandler(), { transport: "websocket" });
+  throws(
+    () => new WebSocketTransport("ws://127.0.0.1:1/", { session, maxPending: 0 }),
+    /maxPending must be a positive integer/,
+  );
 });

@@ -19,13 +19,20 @@
  *   it first on every new connection and sends nothing else until its reply passes the check: a
  *   restarted signer negotiates again before anything else reaches it. A reply `signer_error`
  *   412 (not initialised: a signer restarted behind an open serial line) triggers the handshake
- *   again and the request is re-sent after it.
+ *   again and the request is re-sent after it; the {@link MAX_NOT_INITIALIZED_REPLIES}th 412 to
+ *   the same request fails it (`not-initialized`) instead of negotiating for ever.
  * - **Reconnects.** When a connection ends, every request it carried that has no reply yet is
  *   kept and re-sent, in its original order, on the next connection once the handshake passed
  *   (protocol.md §1.4); a newer connection replaces an older one. The signer's retry cache, or
  *   its idempotent handling of retries after a restart, answers requests it already served. A
- *   request waits for as long as it takes (or `requestTimeoutMs`), so a signer that is restarted
- *   resumes the node where it stopped.
+ *   request waits for as long as it takes (or `requestTimeoutMs`; serial: 60 s by default), so a
+ *   signer that is restarted resumes the node where it stopped.
+ * - **Timeouts.** A request that expires after it was written keeps its seq out of use until its
+ *   late reply arrives (then dropped) or the connection ends (at most {@link MAX_EXPIRED_SEQS}),
+ *   so after the u16 seqs wrap around a late reply can never answer a newer request. A
+ *   handshake left unanswered for `requestTimeoutMs` is sent again.
+ * - **Writes** go through whole: a stream write that accepts no byte fails the connection
+ *   instead of looping.
  * - **Bad input.** A reply that does not decode closes the connection (TCP, WebSocket) or is
  *   skipped up to the next magic (serial); a reply whose seq matches nothing outstanding is
  *   counted and dropped.
@@ -41,12 +48,35 @@ import {
 import { signerErrorOf } from "../../core/protocol/errors.ts";
 import { SIGNER_ERROR } from "../../core/protocol/errors.ts";
 import { type Logger, silentLogger } from "../log.ts";
+import { DEFAULT_IDLE_MS, readOrIdle } from "../session.ts";
 import type { RequestContext } from "../types.ts";
 
 export type { RequestContext } from "../types.ts";
 
 /** Why a request of the link failed (never carries message contents). */
-export type NodeLinkErrorCode = "closed" | "timeout" | "invalid" | "busy" | "handshake";
+export type NodeLinkErrorCode =
+  | "closed"
+  | "timeout"
+  | "invalid"
+  | "busy"
+  | "handshake"
+  | "not-initialized";
+
+/**
+ * How many `signer_error` 412 (not initialised) replies one request may get: each earlier one
+ * makes the link negotiate again and re-send the request; this one fails it with a
+ * {@link NodeLinkError} `not-initialized` instead of negotiating again for ever.
+ */
+export const MAX_NOT_INITIALIZED_REPLIES = 3;
+
+/**
+ * Sequence numbers of expired requests kept out of use until their late reply arrives, at most
+ * (the oldest is released first): a late reply can then never be taken for another request's.
+ */
+export const MAX_EXPIRED_SEQS = 1024;
+
+/** The default {@link NodeLinkOptions.requestTimeoutMs} of a {@link SerialNodeLink}: 60 s. */
+export const SERIAL_REQUEST_TIMEOUT_MS = 60_000;
 
 /** A request could not be sent or answered through the link. */
 export class NodeLinkError extends Error {
@@ -93,7 +123,11 @@ export interface NodeLinkHandshake {
 export interface NodeLinkOptions {
   /** Requests written and not yet answered, at most (default 256; serial: 1). */
   maxInFlight?: number;
-  /** Fail a request that has no reply after this many milliseconds (default: never). */
+  /**
+   * Fail a request that has no reply after this many milliseconds, and send the handshake again
+   * when its reply takes that long (default: never, `Infinity` too; {@link SerialNodeLink}:
+   * {@link SERIAL_REQUEST_TIMEOUT_MS}).
+   */
   requestTimeoutMs?: number;
   /** Where link events go (`link.*`). */
   logger?: Logger;
@@ -125,6 +159,8 @@ interface Entry {
   sentOn: Attachment | null;
   sends: number;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** `signer_error` 412 replies to this request so far. */
+  notInitialized: number;
 }
 
 interface Attachment {
@@ -132,6 +168,7 @@ interface Attachment {
   state: "handshaking" | "ready" | "closed";
   inFlight: number;
   handshakeSeq: number | null;
+  handshakeTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /**
@@ -149,6 +186,8 @@ export class NodeLink {
   readonly #max: number;
   readonly #timeoutMs: number | undefined;
   readonly #entries = new Map<number, Entry>();
+  /** Seqs of requests that expired after being written on a connection (oldest first). */
+  readonly #expired = new Map<number, Attachment>();
   readonly #stats: NodeLinkStats = {
     requests: 0,
     replies: 0,
@@ -172,7 +211,11 @@ export class NodeLink {
       throw new RangeError("maxInFlight must be a positive integer");
     }
     this.#max = max;
-    this.#timeoutMs = options.requestTimeoutMs;
+    const timeout = options.requestTimeoutMs;
+    if (timeout !== undefined && !(timeout > 0)) {
+      throw new RangeError("requestTimeoutMs must be a positive number of milliseconds");
+    }
+    this.#timeoutMs = timeout === Infinity ? undefined : timeout;
     this.logger = options.logger ?? silentLogger;
     this.name = options.name ?? "link";
   }
@@ -200,6 +243,16 @@ export class NodeLink {
   /** Whether {@link close} was called. */
   get isClosed(): boolean {
     return this.#closed;
+  }
+
+  /** How long a request may wait for its reply (undefined: for ever). */
+  get requestTimeoutMs(): number | undefined {
+    return this.#timeoutMs;
+  }
+
+  /** Sequence numbers of expired requests kept out of use until their late reply arrives. */
+  get expiredSeqs(): number[] {
+    return [...this.#expired.keys()];
   }
 
   /**
@@ -265,6 +318,7 @@ export class NodeLink {
         sentOn: null,
         sends: 0,
         timer: undefined,
+        notInitialized: 0,
       };
       if (this.#timeoutMs !== undefined) {
         entry.timer = setTimeout(() => this.#expire(entry), this.#timeoutMs);
@@ -279,7 +333,13 @@ export class NodeLink {
    * re-sent on this one), starts with the handshake and then writes the waiting requests.
    */
   attach(conn: LinkConnection): LinkAttachment {
-    const att: Attachment = { conn, state: "ready", inFlight: 0, handshakeSeq: null };
+    const att: Attachment = {
+      conn,
+      state: "ready",
+      inFlight: 0,
+      handshakeSeq: null,
+      handshakeTimer: undefined,
+    };
     if (this.#closed) {
       att.state = "closed";
       conn.close();
@@ -320,7 +380,8 @@ export class NodeLink {
     for (let i = 0; i < 0x10000; i++) {
       const seq = this.#nextSeq;
       this.#nextSeq = (this.#nextSeq + 1) & 0xffff;
-      if (this.#entries.has(seq) || this.#current?.handshakeSeq === seq) continue;
+      if (this.#entries.has(seq) || this.#expired.has(seq)) continue;
+      if (this.#current?.handshakeSeq === seq) continue;
       return seq;
     }
     return null;
@@ -347,7 +408,33 @@ export class NodeLink {
     }
     att.state = "handshaking";
     att.handshakeSeq = seq;
+    clearTimeout(att.handshakeTimer);
+    if (this.#timeoutMs !== undefined) {
+      // A lost frame (a noisy serial line) must not leave the connection handshaking for ever:
+      // send the handshake again under a new seq; a late reply to the old one is dropped.
+      att.handshakeTimer = setTimeout(() => {
+        if (att.state !== "handshaking" || att !== this.#current || att.handshakeSeq !== seq) {
+          return;
+        }
+        this.logger.log("warn", "link.handshake_timeout", {
+          transport: this.name,
+          timeout_ms: this.#timeoutMs,
+        });
+        this.#tombstone(seq, att);
+        att.handshakeSeq = null;
+        this.#startHandshake(att);
+      }, this.#timeoutMs);
+    }
     att.conn.send(frame).catch(() => this.#detach(att, "write failed"));
+  }
+
+  /** Keeps `seq`, written on `att` and given up, out of use until its reply comes. */
+  #tombstone(seq: number, att: Attachment): void {
+    this.#expired.delete(seq);
+    this.#expired.set(seq, att);
+    while (this.#expired.size > MAX_EXPIRED_SEQS) {
+      this.#expired.delete(this.#expired.keys().next().value as number);
+    }
   }
 
   #failHandshake(att: Attachment, error: Error): void {
@@ -385,6 +472,7 @@ export class NodeLink {
         return;
       }
       att.handshakeSeq = null;
+      clearTimeout(att.handshakeTimer);
       try {
         this.handshake?.check(reply.body);
       } catch (e) {
@@ -406,15 +494,36 @@ export class NodeLink {
   #receiveEntry(att: Attachment, reply: SerialReply): void {
     const entry = this.#entries.get(reply.seq);
     if (entry === undefined || entry.sentOn !== att) {
+      // A late reply to an expired request releases its seq; anything else is a stray.
+      if (this.#expired.get(reply.seq) === att) this.#expired.delete(reply.seq);
       this.#stats.unmatched++;
       return;
     }
     att.inFlight--;
     const error = signerErrorOf(reply.body);
     if (error?.code === SIGNER_ERROR.NOT_INITIALIZED && this.handshake !== undefined) {
+      entry.sentOn = null;
+      entry.notInitialized++;
+      if (entry.notInitialized >= MAX_NOT_INITIALIZED_REPLIES) {
+        // Handshakes pass and the signer still answers 412: negotiating again would loop.
+        this.#entries.delete(reply.seq);
+        clearTimeout(entry.timer);
+        this.logger.log("error", "link.reinit_failed", {
+          transport: this.name,
+          replies: entry.notInitialized,
+        });
+        entry.reject(
+          new NodeLinkError(
+            "not-initialized",
+            `the signer answered "not initialized" ${entry.notInitialized} times to the same ` +
+              "request, each time after a handshake that passed",
+          ),
+        );
+        this.#flush();
+        return;
+      }
       // The signer lost its init (restarted behind a line that stayed open): negotiate again,
       // then send this request (and any other refused the same way) again.
-      entry.sentOn = null;
       if (att.state === "ready") {
         this.logger.log("warn", "link.reinit", { transport: this.name });
         this.#startHandshake(att);
@@ -431,7 +540,11 @@ export class NodeLink {
   #expire(entry: Entry): void {
     if (this.#entries.get(entry.seq) !== entry) return;
     this.#entries.delete(entry.seq);
-    if (entry.sentOn !== null && entry.sentOn === this.#current) entry.sentOn.inFlight--;
+    if (entry.sentOn !== null && entry.sentOn === this.#current) {
+      // The signer may still answer it: its seq stays out of use until then.
+      entry.sentOn.inFlight--;
+      this.#tombstone(entry.seq, entry.sentOn);
+    }
     entry.reject(new NodeLinkError("timeout", `no reply after ${this.#timeoutMs} ms`));
     this.#flush();
   }
@@ -439,6 +552,9 @@ export class NodeLink {
   #detach(att: Attachment, reason: string): void {
     if (att.state === "closed") return;
     att.state = "closed";
+    clearTimeout(att.handshakeTimer);
+    // Replies on a connection that is gone are never matched: its expired seqs are free again.
+    for (const [seq, on] of this.#expired) if (on === att) this.#expired.delete(seq);
     try {
       att.conn.close();
     } catch {
@@ -464,12 +580,26 @@ export class NodeLink {
 
 // ---- endpoints ------------------------------------------------------------------------------
 
+/**
+ * Writes all of `b`. A write that accepts no byte (returns 0, or anything but a positive
+ * integer) fails with a {@link NodeLinkError} instead of being retried forever.
+ */
 async function writeAll(w: { write(p: Uint8Array): Promise<number> }, b: Uint8Array) {
-  for (let off = 0; off < b.length;) off += await w.write(b.subarray(off));
+  for (let off = 0; off < b.length;) {
+    const n = await w.write(b.subarray(off));
+    if (!Number.isInteger(n) || n <= 0 || n > b.length - off) {
+      throw new NodeLinkError("closed", `the stream accepted ${n} bytes of a write`);
+    }
+    off += n;
+  }
 }
 
-/** A connection over a byte stream whose writes are queued one after the other. */
-function streamConnection(
+/**
+ * A connection over a byte stream (a TCP socket, a serial device) whose writes are queued one
+ * after the other; a frame is written whole, and a write that accepts no byte fails the send
+ * (the link then drops the connection) instead of looping.
+ */
+export function streamConnection(
   stream: { write(p: Uint8Array): Promise<number>; close(): void },
 ): LinkConnection {
   let tail: Promise<void> = Promise.resolve();
@@ -507,13 +637,25 @@ function closeQuietly(file: { close(): void } | undefined): void {
 async function pumpReplies(
   reader: { read(p: Uint8Array): Promise<number | null> },
   att: LinkAttachment,
-  options: { resync: boolean; onError?: (message: string) => void },
+  options: { resync: boolean; idleMs?: number; onError?: (message: string) => void },
 ): Promise<void> {
   const decoder = serialReplyDecoder({ resync: options.resync });
+  // On a serial line, silence while a reply is incomplete may mean a corrupted length: the
+  // decoder then looks for a complete reply after it (FrameDecoder.idle).
+  const idleMs = options.resync ? options.idleMs ?? DEFAULT_IDLE_MS : undefined;
   const buf = new Uint8Array(64 * 1024);
   try {
     while (true) {
-      const n = await reader.read(buf);
+      const reading = reader.read(buf);
+      let n: number | null;
+      while (true) {
+        const r = await readOrIdle(reading, decoder.buffered > 0 ? idleMs : undefined);
+        if (r !== "idle") {
+          n = r.n;
+          break;
+        }
+        for (const reply of decoder.idle()) att.receive(reply);
+      }
       if (n === null) break;
       for (const reply of decoder.push(buf.subarray(0, n))) att.receive(reply);
     }
@@ -757,7 +899,11 @@ export interface SerialNodeLinkOptions extends NodeLinkOptions {
 
 /**
  * The node's end of a serial line (a character device or a pseudo-terminal, already in raw
- * mode): lock-step by default, resynchronising on line noise, reopened when it goes away.
+ * mode): lock-step by default, resynchronising on line noise, reopened when it goes away. Line
+ * noise can eat a frame, which on a lock-step line would hold every later request back for
+ * ever, so requests time out by default after {@link SERIAL_REQUEST_TIMEOUT_MS} (a
+ * `NodeLinkError` `timeout`; the slot goes to the next request, a late reply is dropped) and a
+ * handshake with no reply by then is sent again; `requestTimeoutMs: Infinity` waits for ever.
  */
 export class SerialNodeLink extends NodeLink {
   readonly #device: string;
@@ -767,7 +913,12 @@ export class SerialNodeLink extends NodeLink {
 
   private constructor(device: string, options: SerialNodeLinkOptions) {
     const { reopenDelayMs, ...rest } = options;
-    super({ ...rest, maxInFlight: rest.maxInFlight ?? 1, name: rest.name ?? "serial" });
+    super({
+      ...rest,
+      maxInFlight: rest.maxInFlight ?? 1,
+      requestTimeoutMs: rest.requestTimeoutMs ?? SERIAL_REQUEST_TIMEOUT_MS,
+      name: rest.name ?? "serial",
+    });
     this.#device = device;
     this.#delay = reopenDelayMs ?? 200;
     this.#running = this.#run();

@@ -63,13 +63,29 @@
  * invariant) that keeps the wire code. A request this side cannot express is a `RequestError`
  * before anything is sent; a link failure is the link's `NodeLinkError`.
  *
+ * **Replies are checked** as far as the node can: points are valid keys (the codec) and a point
+ * `n` never changes once given; every signature is a well-formed compact signature (r, s in
+ * range, low s) with the sighash type the transaction needs (SIGHASH_ALL; SINGLE|ANYONECANPAY
+ * for the HTLC signatures of an anchors channel); `sign_remote_commitment_tx_2` carries one HTLC
+ * signature per HTLC of the request; a revocation secret derives to the point `n` the node got
+ * earlier; and the commitment signatures (1019, and 1005 after a validation through this object)
+ * are verified over the commitment rebuilt here from the setup, our basepoints and the request.
+ * A reply that fails is a {@link RemoteSignerError} naming the message and the field (never a
+ * secret), and nothing of it reaches the caller.
+ *
  * @module
  */
-import { compare, equal, fromHex, toHex } from "../../core/bytes.ts";
-import { derDecode, SecretBytes } from "../../core/crypto/mod.ts";
+import { bytesToBigInt, compare, equal, fromHex, toHex } from "../../core/bytes.ts";
+import { derDecode, ecdsaVerify, isValidSecretKey, SecretBytes } from "../../core/crypto/mod.ts";
 import type { Network } from "../../core/bitcoin/network.ts";
 import { p2wsh } from "../../core/bitcoin/script.ts";
-import { SIGHASH, stripSignatures, type Tx, type TxOutput } from "../../core/bitcoin/tx.ts";
+import {
+  SIGHASH,
+  sighashSegwitV0,
+  stripSignatures,
+  type Tx,
+  type TxOutput,
+} from "../../core/bitcoin/tx.ts";
 import { createPsbt, type Psbt } from "../../core/bitcoin/psbt.ts";
 import {
   deriveCommitmentKeys,
@@ -84,7 +100,13 @@ import {
   receivedHtlcScript,
   toLocalScript,
 } from "../../core/bolt3/scripts.ts";
-import { ANCHOR_OUTPUT_SATOSHIS } from "../../core/bolt3/commitment.ts";
+import {
+  ANCHOR_OUTPUT_SATOSHIS,
+  assembleCommitmentTx,
+  type AssembledCommitment,
+  obscuringFactor,
+} from "../../core/bolt3/commitment.ts";
+import { buildHtlcTxs, type CommitmentHtlcTransaction } from "../../core/bolt3/htlc_tx.ts";
 import { ExtendedPublicKey } from "../../core/keys/bip32.ts";
 import type { ChannelId } from "../../core/keys/types.ts";
 import type { ChannelSetup, CommitmentType } from "../../core/channel/types.ts";
@@ -119,7 +141,7 @@ import type {
   RequestName,
   RequestOf,
 } from "../../core/protocol/messages.ts";
-import type { Htlc } from "../../core/protocol/types.ts";
+import type { BitcoinSignature, Htlc } from "../../core/protocol/types.ts";
 import { SIGNER_ERROR, type SignerErrorInfo, signerErrorOf } from "../../core/protocol/errors.ts";
 import { ROOT_PEER_ID } from "../../core/protocol/framing.ts";
 import { initRequest } from "../../core/protocol/init.ts";
@@ -236,6 +258,147 @@ export function wireHtlcs(
   }));
 }
 
+/** The order n of secp256k1's group (SEC 2, §2.4.1). */
+const CURVE_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+/**
+ * What is wrong with a 64-byte compact ECDSA signature `r ‖ s` (null: nothing): r and s must be
+ * in 1..n-1 and s low (at most n/2, BIP-146 LOW_S), as the signer's RFC 6979 signing produces
+ * and as relay policy requires.
+ */
+export function compactSignatureProblem(signature: Uint8Array): string | null {
+  if (!(signature instanceof Uint8Array) || signature.length !== 64) {
+    return "a compact signature is 64 bytes";
+  }
+  const r = bytesToBigInt(signature.subarray(0, 32));
+  const s = bytesToBigInt(signature.subarray(32, 64));
+  if (r === 0n || r >= CURVE_ORDER) return "r is out of range";
+  if (s === 0n || s >= CURVE_ORDER) return "s is out of range";
+  if (s > CURVE_ORDER >> 1n) return "s is high (not BIP-146 LOW_S)";
+  return null;
+}
+
+/** The name of a sighash type in messages. */
+function sighashName(type: number): string {
+  const hex = `0x${type.toString(16).padStart(2, "0")}`;
+  if (type === SIGHASH.ALL) return `SIGHASH_ALL (${hex})`;
+  if (type === SIGHASH.SINGLE_ANYONECANPAY) return `SIGHASH_SINGLE|ANYONECANPAY (${hex})`;
+  return hex;
+}
+
+/** A reply the signer should not have sent: `<message>: bad reply: <field>: <problem>`. */
+function badReply(kind: string, field: string, problem: string): RemoteSignerError {
+  return new RemoteSignerError(`${kind}: bad reply: ${field}: ${problem}`);
+}
+
+/**
+ * The compact signature of a reply's `bitcoin_signature`, once its sighash type is `sighash` and
+ * the signature itself well formed ({@link compactSignatureProblem}); else a
+ * {@link RemoteSignerError} naming the message and the field.
+ */
+function checkedSignature(
+  sig: BitcoinSignature,
+  o: { kind: string; field: string; sighash: number },
+): Uint8Array {
+  if (sig.sighash !== o.sighash) {
+    throw badReply(
+      o.kind,
+      o.field,
+      `sighash ${sighashName(sig.sighash)} where ${sighashName(o.sighash)} is required`,
+    );
+  }
+  const problem = compactSignatureProblem(sig.signature);
+  if (problem !== null) throw badReply(o.kind, o.field, `not a valid signature: ${problem}`);
+  return sig.signature.slice();
+}
+
+/**
+ * The SIGHASH_ALL input signature of an on-chain reply (field `sig` unless named), checked with
+ * {@link checkedSignature}: every on-chain signature the signer makes for the node is SIGHASH_ALL.
+ */
+function inputSignature(
+  sig: BitcoinSignature,
+  o: { kind: string; field?: string },
+): InputSignature {
+  return {
+    signature: checkedSignature(sig, {
+      kind: o.kind,
+      field: o.field ?? "sig",
+      sighash: SIGHASH.ALL,
+    }),
+    sighashType: SIGHASH.ALL,
+  };
+}
+
+/** Whether a commitment type has anchor outputs (HTLC signatures SINGLE|ANYONECANPAY). */
+function isAnchorsType(type: CommitmentType): boolean {
+  return type === "anchors" || type === "anchors_zero_fee_htlc";
+}
+
+/** A commitment rebuilt from public data, with its HTLC transactions in output order. */
+interface PublicCommitment {
+  commitment: AssembledCommitment;
+  htlcTxs: CommitmentHtlcTransaction[];
+}
+
+/**
+ * `broadcaster`'s commitment rebuilt from public data only (BOLT #3, Commitment Transaction
+ * Construction): the setup the node gave the signer, our basepoints and funding key as the signer
+ * announced them, the broadcaster's per-commitment point, and the request's values and untrimmed
+ * HTLCs, as core/channel/rebuild.ts builds it from the keys. This is the transaction the signer
+ * must have signed, so its signatures can be checked here.
+ */
+function rebuildPublic(
+  k: { setup: ChannelSetup; ours: ChannelBasepoints },
+  o: {
+    broadcaster: "holder" | "counterparty";
+    number: number;
+    point: Uint8Array;
+    feeratePerKw: number;
+    values: { toBroadcasterSat: bigint; toCountersignatorySat: bigint };
+    htlcs: readonly HtlcRequest[];
+  },
+): PublicCommitment {
+  const s = k.setup;
+  const cp = s.counterparty;
+  const holder = {
+    fundingPubkey: k.ours.funding,
+    revocationBasepoint: k.ours.revocation,
+    paymentBasepoint: k.ours.payment,
+    delayedPaymentBasepoint: k.ours.delayedPayment,
+    htlcBasepoint: k.ours.htlc,
+  };
+  const counterparty = {
+    fundingPubkey: fromHex(cp.fundingPubkey),
+    revocationBasepoint: fromHex(cp.revocationBasepoint),
+    paymentBasepoint: fromHex(cp.paymentBasepoint),
+    delayedPaymentBasepoint: fromHex(cp.delayedPaymentBasepoint),
+    htlcBasepoint: fromHex(cp.htlcBasepoint),
+  };
+  const [b, c] = o.broadcaster === "holder" ? [holder, counterparty] : [counterparty, holder];
+  const factor = s.isOutbound
+    ? obscuringFactor(holder.paymentBasepoint, counterparty.paymentBasepoint)
+    : obscuringFactor(counterparty.paymentBasepoint, holder.paymentBasepoint);
+  const commitment = assembleCommitmentTx({
+    fundingOutpoint: { txid: fromHex(s.fundingOutpoint.txid), vout: s.fundingOutpoint.vout },
+    fundingSatoshis: s.channelValueSat,
+    commitmentNumber: o.number,
+    obscuringFactor: factor,
+    toBroadcasterSat: o.values.toBroadcasterSat,
+    toCountersignatorySat: o.values.toCountersignatorySat,
+    htlcs: o.htlcs.map((h) => ({ ...h, paymentHash: h.paymentHash.slice() })),
+    toSelfDelay: o.broadcaster === "holder"
+      ? s.counterpartySelectedContestDelay
+      : s.holderSelectedContestDelay,
+    keys: deriveCommitmentKeys(o.point, { broadcaster: b, countersignatory: c }),
+    countersignatoryPaymentBasepoint: c.paymentBasepoint,
+    broadcasterFundingPubkey: b.fundingPubkey,
+    countersignatoryFundingPubkey: c.fundingPubkey,
+    anchors: isAnchorsType(s.commitmentType),
+  });
+  return { commitment, htlcTxs: buildHtlcTxs({ ...commitment, feeratePerKw: o.feeratePerKw }) };
+}
+
 /** Options of {@link RemoteSignerApi.connect}. */
 export interface RemoteSignerApiOptions {
   /** The network the signer must be configured for (init's chainparams and BIP-32 versions). */
@@ -264,6 +427,8 @@ interface HolderValidationRecord {
   signature: Uint8Array;
   htlcs: HtlcRequest[];
   htlcSignatures: Uint8Array[];
+  feeratePerKw: number;
+  values: { toBroadcasterSat: bigint; toCountersignatorySat: bigint };
 }
 
 interface ChannelCache {
@@ -524,8 +689,24 @@ export class RemoteSignerApi implements SignerApi {
 
   // ---- points and revocations -----------------------------------------------------------------
 
+  /**
+   * Throws a {@link RemoteSignerError} when the signer gives point `n` other than the one it gave
+   * before (a per-commitment point never changes; the peer already has the first one).
+   */
+  #checkPoint(id: ChannelId, o: { n: number; point: Uint8Array; kind: string; field: string }) {
+    const known = this.#channelCache(id).points.get(o.n);
+    if (known !== undefined && !equal(known, o.point)) {
+      throw badReply(
+        o.kind,
+        o.field,
+        `per-commitment point ${o.n} is not the one the signer gave earlier`,
+      );
+    }
+  }
+
   #rememberPoint(id: ChannelId, n: number, point: Uint8Array): void {
     const points = this.#channelCache(id).points;
+    points.delete(n);
     points.set(n, point.slice());
     while (points.size > KEPT_POINTS) points.delete(points.keys().next().value as number);
   }
@@ -537,24 +718,60 @@ export class RemoteSignerApi implements SignerApi {
       this.contextOf(id),
     );
     r.old_commitment_secret?.zeroize();
-    this.#rememberPoint(id, n, r.per_commitment_point);
-    return r.per_commitment_point.slice();
+    const point = r.per_commitment_point;
+    this.#checkPoint(id, {
+      n,
+      point,
+      kind: "get_per_commitment_point",
+      field: "per_commitment_point",
+    });
+    this.#rememberPoint(id, n, point);
+    return point.slice();
   }
 
   async #point(id: ChannelId, n: number): Promise<Uint8Array> {
     return this.#channelCache(id).points.get(n)?.slice() ?? await this.getPerCommitmentPoint(id, n);
   }
 
-  /** `revoke_commitment_tx` (40): secret `n` and point `n + 2`. */
+  /**
+   * `revoke_commitment_tx` (40): secret `n` and point `n + 2`. The secret must be a valid
+   * secret key and, when the node has point `n` from the signer (the point the peer got), derive
+   * to it (BOLT #3, Per-commitment Secret Requirements); point `n + 2` must be the one given
+   * before, if any. Otherwise a {@link RemoteSignerError} (the secret is never in it).
+   */
   async revokeHolderCommitment(id: ChannelId, n: number): Promise<Revocation> {
+    const kind = "revoke_commitment_tx";
     const r = await this.#call(
       { type: "revoke_commitment_tx", commit_num: BigInt(n) },
       this.contextOf(id),
     );
     const secret = r.old_commitment_secret.expose().slice();
     r.old_commitment_secret.zeroize();
-    this.#rememberPoint(id, n + 2, r.next_per_commitment_point);
-    return { secret, nextPoint: r.next_per_commitment_point.slice() };
+    const nextPoint = r.next_per_commitment_point;
+    try {
+      if (!isValidSecretKey(secret)) {
+        throw badReply(kind, "old_commitment_secret", "not a valid secret key");
+      }
+      const known = this.#channelCache(id).points.get(n);
+      if (known !== undefined && !equal(perCommitmentPoint(secret), known)) {
+        throw badReply(
+          kind,
+          "old_commitment_secret",
+          `does not derive to per-commitment point ${n}, which the signer gave earlier`,
+        );
+      }
+      this.#checkPoint(id, {
+        n: n + 2,
+        point: nextPoint,
+        kind,
+        field: "next_per_commitment_point",
+      });
+    } catch (e) {
+      secret.fill(0);
+      throw e;
+    }
+    this.#rememberPoint(id, n + 2, nextPoint);
+    return { secret, nextPoint: nextPoint.slice() };
   }
 
   /** `validate_revocation` (36). */
@@ -578,10 +795,106 @@ export class RemoteSignerApi implements SignerApi {
 
   #anchors(id: ChannelId): boolean {
     const t = this.#channelCache(id).setup?.commitmentType;
-    return t === "anchors" || t === "anchors_zero_fee_htlc";
+    return t !== undefined && isAnchorsType(t);
   }
 
-  /** `sign_remote_commitment_tx_2` (1019): the commitment and HTLC signatures. */
+  /**
+   * The sighash type the HTLC signatures of a commitment of this channel carry: SIGHASH_ALL, or
+   * SINGLE|ANYONECANPAY with anchors (BOLT #3). When the node does not know the channel's type
+   * (set up before a restart), the first signature's type if it is one of those two.
+   */
+  #htlcSighash(id: ChannelId, sigs: readonly BitcoinSignature[]): number {
+    const t = this.#channelCache(id).setup?.commitmentType;
+    if (t !== undefined) return isAnchorsType(t) ? SIGHASH.SINGLE_ANYONECANPAY : SIGHASH.ALL;
+    return sigs[0]?.sighash === SIGHASH.SINGLE_ANYONECANPAY
+      ? SIGHASH.SINGLE_ANYONECANPAY
+      : SIGHASH.ALL;
+  }
+
+  /**
+   * Verifies the signer's signatures on a commitment the node can rebuild: the commitment
+   * signature (SIGHASH_ALL) under our funding key and, for the counterparty's commitment, each
+   * HTLC signature under our HTLC key for that commitment, over the transactions rebuilt here
+   * ({@link rebuildPublic}). Needs the channel's setup (known when it was set up through this
+   * object); without it the signatures were only checked for form.
+   */
+  async #verifyCommitment(
+    id: ChannelId,
+    o: {
+      kind: string;
+      /** The reply's field of the commitment signature. */
+      field: string;
+      broadcaster: "holder" | "counterparty";
+      number: number;
+      point: Uint8Array;
+      feeratePerKw: number;
+      values: { toBroadcasterSat: bigint; toCountersignatorySat: bigint };
+      htlcs: readonly HtlcRequest[];
+      signature: Uint8Array;
+      htlcSignatures?: readonly Uint8Array[];
+      htlcSighash?: number;
+    },
+  ): Promise<void> {
+    const cache = this.#channelCache(id);
+    const setup = cache.setup;
+    if (setup === undefined) return;
+    const ours = cache.basepoints ?? await this.getChannelBasepoints(id);
+    let rebuilt: PublicCommitment;
+    try {
+      rebuilt = rebuildPublic({ setup, ours }, o);
+    } catch {
+      // The node's own request does not describe a commitment (the signer checks it too):
+      // nothing to verify against.
+      return;
+    }
+    const c = rebuilt.commitment;
+    const digest = sighashSegwitV0(c.tx, 0, {
+      scriptCode: c.fundingWitnessScript,
+      amount: c.fundingSatoshis,
+      sighashType: SIGHASH.ALL,
+    });
+    if (!ecdsaVerify(o.signature, digest, ours.funding)) {
+      throw badReply(
+        o.kind,
+        o.field,
+        `does not verify under our funding key for ${o.broadcaster} commitment ${o.number}`,
+      );
+    }
+    const htlcSigs = o.htlcSignatures;
+    if (htlcSigs === undefined) return;
+    if (rebuilt.htlcTxs.length !== htlcSigs.length) {
+      throw badReply(
+        o.kind,
+        "htlc_signatures",
+        `${htlcSigs.length} signatures for ${rebuilt.htlcTxs.length} HTLC transactions`,
+      );
+    }
+    // We are the countersignatory of the counterparty's commitment.
+    const key = c.keys.countersignatoryHtlcKey;
+    rebuilt.htlcTxs.forEach((h, i) => {
+      const d = sighashSegwitV0(h.tx, 0, {
+        scriptCode: h.htlcWitnessScript,
+        amount: c.outputs[h.commitmentOutputIndex].amountSat,
+        sighashType: o.htlcSighash ?? SIGHASH.ALL,
+      });
+      if (!ecdsaVerify(htlcSigs[i], d, key)) {
+        throw badReply(
+          o.kind,
+          `htlc_signatures[${i}]`,
+          `does not verify under our HTLC key for the HTLC transaction of output ${h.commitmentOutputIndex}`,
+        );
+      }
+    });
+  }
+
+  /**
+   * `sign_remote_commitment_tx_2` (1019): the commitment and HTLC signatures. The reply must
+   * carry a SIGHASH_ALL commitment signature and one HTLC signature per HTLC of the request (the
+   * request lists the untrimmed HTLCs, each an output with its HTLC transaction), each
+   * SIGHASH_ALL, or SINGLE|ANYONECANPAY with anchors; every signature well formed and, when the
+   * channel's setup is known here, valid over the rebuilt transactions. Otherwise a
+   * {@link RemoteSignerError}.
+   */
   async signCounterpartyCommitment(
     id: ChannelId,
     request: CounterpartyCommitmentRequest,
@@ -590,8 +903,9 @@ export class RemoteSignerApi implements SignerApi {
     if (values === undefined) {
       throw new RequestError("unsupported", "the remote signer API sends commitment values");
     }
+    const kind = "sign_remote_commitment_tx_2";
     const r = await this.#call({
-      type: "sign_remote_commitment_tx_2",
+      type: kind,
       remote_per_commitment_point: request.perCommitmentPoint,
       commitment_number: BigInt(request.number),
       feerate: request.feeratePerKw,
@@ -600,13 +914,36 @@ export class RemoteSignerApi implements SignerApi {
       to_remote_value_sat: values.toBroadcasterSat,
       htlcs: wireHtlcs(request.htlcs, "counterparty"),
     }, this.contextOf(id));
-    const anchors = this.#anchors(id);
-    return {
-      signature: r.signature.signature.slice(),
-      htlcSignatures: r.htlc_signatures.map((s) => s.signature.slice()),
-      htlcSighashType: r.htlc_signatures[0]?.sighash ??
-        (anchors ? SIGHASH.SINGLE_ANYONECANPAY : SIGHASH.ALL),
-    };
+    const signature = checkedSignature(r.signature, {
+      kind,
+      field: "signature",
+      sighash: SIGHASH.ALL,
+    });
+    if (r.htlc_signatures.length !== request.htlcs.length) {
+      throw badReply(
+        kind,
+        "htlc_signatures",
+        `${r.htlc_signatures.length} signatures for the request's ${request.htlcs.length} HTLCs`,
+      );
+    }
+    const htlcSighashType = this.#htlcSighash(id, r.htlc_signatures);
+    const htlcSignatures = r.htlc_signatures.map((s, i) =>
+      checkedSignature(s, { kind, field: `htlc_signatures[${i}]`, sighash: htlcSighashType })
+    );
+    await this.#verifyCommitment(id, {
+      kind,
+      field: "signature",
+      broadcaster: "counterparty",
+      number: request.number,
+      point: request.perCommitmentPoint,
+      feeratePerKw: request.feeratePerKw,
+      values,
+      htlcs: request.htlcs,
+      signature,
+      htlcSignatures,
+      htlcSighash: htlcSighashType,
+    });
+    return { signature, htlcSignatures, htlcSighashType };
   }
 
   /** `validate_commitment_tx_2` (1035): our point `n + 1`. */
@@ -633,29 +970,59 @@ export class RemoteSignerApi implements SignerApi {
       })),
     }, this.contextOf(id));
     r.old_commitment_secret?.zeroize();
+    const next = r.next_per_commitment_point;
+    this.#checkPoint(id, {
+      n: request.number + 1,
+      point: next,
+      kind: "validate_commitment_tx_2",
+      field: "next_per_commitment_point",
+    });
     const cache = this.#channelCache(id);
     cache.validations.set(request.number, {
       signature: request.counterpartySig.slice(),
       htlcs: request.htlcs.map((h) => ({ ...h, paymentHash: h.paymentHash.slice() })),
       htlcSignatures: request.counterpartyHtlcSigs.map((s) => s.slice()),
+      feeratePerKw: request.feeratePerKw,
+      values: { ...values },
     });
     while (cache.validations.size > KEPT_VALIDATIONS) {
       cache.validations.delete(cache.validations.keys().next().value as number);
     }
-    this.#rememberPoint(id, request.number + 1, r.next_per_commitment_point);
-    return { nextPoint: r.next_per_commitment_point.slice() };
+    this.#rememberPoint(id, request.number + 1, next);
+    return { nextPoint: next.slice() };
   }
 
-  /** `sign_local_commitment_tx_2` (1005). */
+  /**
+   * `sign_local_commitment_tx_2` (1005). The signature must be SIGHASH_ALL and well formed and,
+   * when the node validated that commitment through this object and has its point and the
+   * channel's setup, valid over our rebuilt commitment; otherwise a {@link RemoteSignerError}.
+   */
   async signHolderCommitment(id: ChannelId, n: number): Promise<HolderCommitmentSignature> {
+    const kind = "sign_local_commitment_tx_2";
     const r = await this.#call(
-      { type: "sign_local_commitment_tx_2", commitment_number: BigInt(n) },
+      { type: kind, commitment_number: BigInt(n) },
       this.contextOf(id),
     );
-    const counterparty = this.#channelCache(id).validations.get(n)?.signature;
+    const signature = checkedSignature(r.sig, { kind, field: "sig", sighash: SIGHASH.ALL });
+    const cache = this.#channelCache(id);
+    const validation = cache.validations.get(n);
+    const point = cache.points.get(n);
+    if (validation !== undefined && point !== undefined) {
+      await this.#verifyCommitment(id, {
+        kind,
+        field: "sig",
+        broadcaster: "holder",
+        number: n,
+        point,
+        feeratePerKw: validation.feeratePerKw,
+        values: validation.values,
+        htlcs: validation.htlcs,
+        signature,
+      });
+    }
     return {
-      signature: r.sig.signature.slice(),
-      counterpartySignature: counterparty?.slice() ?? new Uint8Array(),
+      signature,
+      counterpartySignature: validation?.signature.slice() ?? new Uint8Array(),
     };
   }
 
@@ -808,10 +1175,11 @@ export class RemoteSignerApi implements SignerApi {
       peerid: ctxRef.peerId,
       channel_dbid: ctxRef.dbid,
     }, undefined);
+    const ours = inputSignature(r.sig, { kind: "sign_any_local_htlc_tx" });
     const theirs = this.#counterpartyHtlcSig(id, request, { keys: k, point });
     return {
-      signature: r.sig.signature.slice(),
-      sighashType: r.sig.sighash,
+      signature: ours.signature,
+      sighashType: ours.sighashType,
       counterpartySignature: theirs ?? new Uint8Array(),
       counterpartySighashType: anchors ? SIGHASH.SINGLE_ANYONECANPAY : SIGHASH.ALL,
       htlcWitnessScript: script,
@@ -879,7 +1247,7 @@ export class RemoteSignerApi implements SignerApi {
       peerid: c.peerId,
       channel_dbid: c.dbid,
     }, undefined);
-    return { signature: r.sig.signature.slice(), sighashType: r.sig.sighash };
+    return inputSignature(r.sig, { kind: "sign_any_delayed_payment_to_us" });
   }
 
   /** `sign_any_remote_htlc_to_us` (143): an HTLC output of the counterparty's commitment. */
@@ -911,7 +1279,7 @@ export class RemoteSignerApi implements SignerApi {
       peerid: c.peerId,
       channel_dbid: c.dbid,
     }, undefined);
-    return { signature: r.sig.signature.slice(), sighashType: r.sig.sighash };
+    return inputSignature(r.sig, { kind: "sign_any_remote_htlc_to_us" });
   }
 
   /** `sign_any_penalty_to_us` (144): an output of a revoked counterparty commitment. */
@@ -946,7 +1314,7 @@ export class RemoteSignerApi implements SignerApi {
         peerid: c.peerId,
         channel_dbid: c.dbid,
       }, undefined);
-      return { signature: r.sig.signature.slice(), sighashType: r.sig.sighash };
+      return inputSignature(r.sig, { kind: "sign_any_penalty_to_us" });
     } finally {
       secret.zeroize();
     }
@@ -964,7 +1332,7 @@ export class RemoteSignerApi implements SignerApi {
         remote_script: v.counterpartyScript,
         local_wallet_path_hint: v.holderWalletPath,
       }, this.contextOf(id));
-      return { signature: r.sig.signature.slice(), sighashType: r.sig.sighash };
+      return inputSignature(r.sig, { kind: "sign_mutual_close_tx_2" });
     }
     const spend = request.spend;
     const remote = request.remoteFundingPubkey;
@@ -987,7 +1355,7 @@ export class RemoteSignerApi implements SignerApi {
       { type: "sign_mutual_close_tx", tx: ctx, remote_funding_key: remote },
       this.contextOf(id),
     );
-    return { signature: r.sig.signature.slice(), sighashType: r.sig.sighash };
+    return inputSignature(r.sig, { kind: "sign_mutual_close_tx" });
   }
 
   /**
@@ -1020,17 +1388,23 @@ export class RemoteSignerApi implements SignerApi {
       inputs: [],
       psbt: ctx.psbt,
     }, undefined);
+    const kind = "sign_anchorspend";
+    const field = `psbt.inputs[${request.inputIndex}].partial_sigs`;
     const partial = r.psbt.inputs[request.inputIndex]?.partialSigs.find((p) =>
       equal(p.pubkey, ours.funding)
     );
     if (partial === undefined || partial.signature.length < 9) {
-      throw new RemoteSignerError("sign_anchorspend: no signature for our anchor input");
+      throw badReply(kind, field, "no signature for our anchor input");
     }
     const der = partial.signature.subarray(0, partial.signature.length - 1);
-    return {
-      signature: derDecode(der),
-      sighashType: partial.signature[partial.signature.length - 1],
-    };
+    let signature: Uint8Array;
+    try {
+      signature = derDecode(der);
+    } catch (e) {
+      throw badReply(kind, field, `not a strict DER signature: ${(e as Error).message}`);
+    }
+    const sighash = partial.signature[partial.signature.length - 1];
+    return inputSignature({ signature, sighash }, { kind, field });
   }
 
   // ---- node level -----------------------------------------------------------------------------

@@ -5,7 +5,7 @@
  */
 import { limitKey } from "../../../policy/limits.ts";
 import type { MemoryStore } from "../../../core/store/memory.ts";
-import { deepStrictEqual, notStrictEqual, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, notStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { createBase58check } from "@scure/base";
 import { compare, concat, fromHex, toHex, u16be, u32be, u64be, utf8 } from "../../../core/bytes.ts";
 import {
@@ -20,7 +20,7 @@ import {
   sha256d,
   taggedHash,
 } from "../../../core/crypto/mod.ts";
-import { createPsbt } from "../../../core/bitcoin/psbt.ts";
+import { createPsbt, encodePsbt, type Psbt } from "../../../core/bitcoin/psbt.ts";
 import { p2wpkh, p2wpkhScriptCode, p2wsh } from "../../../core/bitcoin/script.ts";
 import { SIGHASH, sighashSegwitV0, txid } from "../../../core/bitcoin/tx.ts";
 import { networkParams } from "../../../core/bitcoin/network.ts";
@@ -41,6 +41,7 @@ import {
   type ReplyName,
   type RequestDef,
   type RequestName,
+  type RequestOf,
   REQUESTS,
   type StructValue,
   Writer,
@@ -51,6 +52,8 @@ import {
   Dispatcher,
   type DispatchSigner,
   NO_REPLY,
+  PARTIAL_SIG_RECORD_MAX,
+  signedPsbtReplyBound,
   UNSUPPORTED_MESSAGES,
 } from "../../../core/protocol/dispatch.ts";
 import { SIGNER_ERROR, signerErrorOf } from "../../../core/protocol/errors.ts";
@@ -1431,4 +1434,177 @@ Deno.test("every request type with random valid fields, root and channel: a well
   // sign_local_commitment_tx_2 of commitment 0 is an honest force close).
   strictEqual((await d.send({ type: "ping", id: 3, message: "" }, ROOT)).message, "pong");
   strictEqual((await d.send({ type: "node_info" }, ROOT)).network_name, "regtest");
+});
+
+// =================================================================================================
+// Replies that would not fit
+
+/**
+ * A withdrawal of `count` wallet coins (key 9, 50 000 sat each, each from its own previous
+ * transaction, carried in the PSBT so that the amounts are vouched for) to wallet key 10 with a
+ * 20 000-sat fee, its PSBT padded with a proprietary global record of `padding` bytes.
+ */
+function withdrawal(count: number, padding: number): RequestOf<"sign_withdrawal"> {
+  const prevs = Array.from({ length: count }, (_, i) => ({
+    version: 2,
+    locktime: 0,
+    inputs: [{
+      txid: concat(u32be(i), new Uint8Array(28).fill(0xee)),
+      vout: 0,
+      scriptSig: new Uint8Array(),
+      sequence: 0xffffffff,
+      witness: [],
+    }],
+    outputs: [{ amount: 50_000n, script: walletScript(9) }],
+  }));
+  const tx = {
+    version: 2,
+    locktime: 0,
+    inputs: prevs.map((p) => ({
+      txid: txid(p),
+      vout: 0,
+      scriptSig: new Uint8Array(),
+      sequence: 0xfffffffd,
+      witness: [],
+    })),
+    outputs: [{ amount: BigInt(count) * 50_000n - 20_000n, script: walletScript(10) }],
+  };
+  const psbt = createPsbt(copyTx(tx));
+  prevs.forEach((p, i) => {
+    psbt.inputs[i].witnessUtxo = { amount: 50_000n, script: walletScript(9) };
+    psbt.inputs[i].nonWitnessUtxo = p;
+  });
+  psbt.outputs[0].bip32Derivation = [{
+    pubkey: US_NODE.walletPubkey(10),
+    fingerprint: US_NODE.accountKey().fingerprint,
+    path: [10],
+  }];
+  if (padding > 0) {
+    psbt.unknownGlobals = [{
+      keyType: 0xfc,
+      keyData: utf8("\x06warden"),
+      value: new Uint8Array(padding).fill(0x5a),
+    }];
+  }
+  return {
+    type: "sign_withdrawal",
+    inputs: prevs.map((p) => ({
+      txid: txid(p),
+      outnum: 0,
+      amount_sat: 50_000n,
+      keyindex: 9,
+      is_p2sh: false,
+      script_pubkey: walletScript(9),
+      close_info: null,
+      is_in_coinbase: false,
+    })),
+    psbt,
+  };
+}
+
+/** {@link withdrawal} padded so that its encoded request is exactly `size` bytes. */
+function withdrawalOfSize(count: number, size: number): RequestOf<"sign_withdrawal"> {
+  let m = withdrawal(count, 0);
+  // The request without its PSBT, whose size does not depend on the padding.
+  const rest = encodeMessage(m).length - encodePsbt(m.psbt).length;
+  const length = (r: RequestOf<"sign_withdrawal">) => rest + encodePsbt(r.psbt).length;
+  let padding = 0;
+  for (let i = 0; i < 4 && length(m) !== size; i++) {
+    padding += size - length(m);
+    m = withdrawal(count, padding);
+  }
+  strictEqual(encodeMessage(m).length, size);
+  return m;
+}
+
+function storeJson(entries: unknown): string {
+  return JSON.stringify(entries, (_k, v) => typeof v === "bigint" ? `${v}` : v);
+}
+
+Deno.test("sign_withdrawal (7) whose signed PSBT would exceed the body cap is refused before signing; the store does not change", async () => {
+  const d = await ClnDriver.create();
+  await d.init();
+  const before = storeJson(await d.store.list(""));
+  const audited = d.audit.length;
+
+  // The review's request: 300 inputs and padding, 131 066 bytes (the cap is 131 072); signing
+  // adds a ~108-byte partial signature per input.
+  const big = withdrawalOfSize(300, 131_066);
+  const bound = signedPsbtReplyBound(big.psbt, { utxos: big.inputs });
+  deepStrictEqual(bound, {
+    bytes: 2 + 4 + encodePsbt(big.psbt).length + 300 * PARTIAL_SIG_RECORD_MAX,
+    signatures: 300,
+  });
+  ok(bound.bytes > MAX_BODY_SIZE);
+  deepStrictEqual(await d.fail(big, ROOT), {
+    code: SIGNER_ERROR.MALFORMED,
+    message:
+      `malformed: sign_withdrawal.psbt: the signed PSBT would exceed the body cap (up to ${bound.bytes} bytes with 300 signatures; at most ${MAX_BODY_SIZE})`,
+    temporary: false,
+  });
+  // 149 the same way (its wallet inputs are signed by the same operation); its peer id and
+  // dbid take 41 bytes of the request.
+  const m = withdrawalOfSize(300, 131_066 - 41);
+  const mingleBound = signedPsbtReplyBound(m.psbt, { utxos: m.inputs });
+  ok(mingleBound.bytes > MAX_BODY_SIZE);
+  deepStrictEqual(
+    await d.fail({
+      type: "sign_htlc_tx_mingle",
+      peerid: PEER_ID,
+      channel_dbid: 1n,
+      inputs: m.inputs,
+      psbt: m.psbt,
+    }, ROOT),
+    {
+      code: SIGNER_ERROR.MALFORMED,
+      message:
+        `malformed: sign_htlc_tx_mingle.psbt: the signed PSBT would exceed the body cap (up to ${mingleBound.bytes} bytes with 300 signatures; at most ${MAX_BODY_SIZE})`,
+      temporary: false,
+    },
+  );
+  strictEqual(storeJson(await d.store.list("")), before, "nothing was signed or stored");
+  strictEqual(d.audit.length, audited, "no decision was made");
+
+  // The same withdrawal without the padding fits: it is signed (the fee enters the daily
+  // window), and the reply grew by exactly its partial signature records, within the bound.
+  const fits = withdrawal(300, 0);
+  const fitsBound = signedPsbtReplyBound(fits.psbt, { utxos: fits.inputs });
+  ok(fitsBound.bytes <= MAX_BODY_SIZE);
+  const body = await d.call(encodeMessage(fits), ROOT);
+  const reply = decodeReply(body);
+  strictEqual(reply.type, "sign_withdrawal_reply");
+  const signed = (reply as ReplyFor<"sign_withdrawal">).psbt;
+  const records = signed.inputs.map((input) => {
+    strictEqual(input.partialSigs.length, 1);
+    return 1 + 1 + 33 + 1 + input.partialSigs[0].signature.length;
+  });
+  strictEqual(body.length, 2 + 4 + encodePsbt(fits.psbt).length + records.reduce((a, b) => a + b));
+  ok(records.every((r) => r <= PARTIAL_SIG_RECORD_MAX), `${Math.max(...records)}`);
+  ok(body.length <= fitsBound.bytes);
+  deepStrictEqual(await onchainFeeWindows(d.store), [0n, 20_000_000n]);
+  notStrictEqual(storeJson(await d.store.list("")), before);
+});
+
+Deno.test("a reply that cannot be encoded is 500 internal, not 400 malformed", async () => {
+  const huge: Psbt = withdrawal(1, 131_100).psbt;
+  const size = 2 + 4 + encodePsbt(huge).length;
+  const signer = new Proxy({}, {
+    get: (_t, name) =>
+      name === "identity"
+        ? US_NODE
+        : name === "tipInfo"
+        ? () => undefined
+        : name === "signOnchain"
+        ? () => Promise.resolve(huge)
+        : () => Promise.reject(new Error("not expected")),
+  }) as DispatchSigner;
+  const dispatcher = await initialised(signer);
+  const small = withdrawal(1, 0);
+  ok(signedPsbtReplyBound(small.psbt, { utxos: small.inputs }).bytes <= MAX_BODY_SIZE);
+  deepStrictEqual(signerErrorOf(must(await dispatcher.handle(ROOT, encodeMessage(small)))), {
+    code: SIGNER_ERROR.INTERNAL,
+    message: `internal: sign_withdrawal: the reply cannot be encoded (sign_withdrawal_reply: ` +
+      `too large (${size} bytes; at most ${MAX_BODY_SIZE}))`,
+    temporary: false,
+  });
 });

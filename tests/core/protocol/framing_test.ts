@@ -1,8 +1,9 @@
 /**
  * Transport envelopes: protocol.md §6 vector 3 (serial envelope around get_per_commitment_point)
  * byte for byte, the three stream decoders under every possible split of every frame, length
- * limits enforced before buffering, bad magic (fail or resynchronise) and streams that end
- * mid-frame.
+ * limits enforced before buffering, bad magic (fail or resynchronise), a corrupted length
+ * recovered on the idle signal, streams that end mid-frame, and the byte queue's amortised cost
+ * (bytes moved, counted) when a 128 KiB frame arrives one byte per read.
  */
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import { concat, fromHex, toHex } from "../../../core/bytes.ts";
@@ -13,6 +14,7 @@ import {
   encodeReply,
 } from "../../../core/protocol/codec.ts";
 import {
+  ByteQueue,
   clnFrameDecoder,
   encodeClnFrame,
   encodeSerialReply,
@@ -20,6 +22,7 @@ import {
   type FrameDecoder,
   readFrames,
   ROOT_PEER_ID,
+  SERIAL_REQUEST_HEADER_SIZE,
   type SerialReply,
   serialReplyDecoder,
   type SerialRequest,
@@ -276,4 +279,151 @@ Deno.test("encoders validate the envelope", () => {
     "cln frame: body length 131073 exceeds the 131072-byte limit",
   );
   strictEqual(toHex(encodeClnFrame(fromHex("006d"))), "00000002006d");
+});
+
+// ---------------------------------------------------------------------------------------------
+// A corrupted length on a resynchronising (serial) link
+
+/** `frame` with its u32 length (at `at`) replaced by `len`: a bit flip on the line. */
+function withLength(frame: Uint8Array, at: number, len: number): Uint8Array {
+  const out = frame.slice();
+  new DataView(out.buffer).setUint32(at, len, false);
+  return out;
+}
+
+const CLEAN: SerialRequest[] = [
+  { seq: 1, peerId: fromHex(PEER), dbid: 1n, body: GET_POINT },
+  { seq: 2, peerId: ROOT_PEER_ID, dbid: 0n, body: PING },
+];
+/** The first request as sent (len 10), with bit 16 of its length flipped: 65546. */
+const CORRUPT = withLength(encodeSerialRequest(CLEAN[0]), 45, 10 | 0x10000);
+
+Deno.test("resync: a corrupted length is dropped once the line is idle and a complete frame follows", () => {
+  strictEqual(CORRUPT.length, 49 + 10);
+  // The node re-sends the first request after its timeout, then sends the next one.
+  const stream = concat(CORRUPT, ...CLEAN.map(encodeSerialRequest));
+  for (let i = 0; i <= stream.length; i++) {
+    const d = serialRequestDecoder({ resync: true });
+    const out: SerialRequest[] = [];
+    for (const part of [stream.subarray(0, i), stream.subarray(i)]) {
+      out.push(...d.push(part));
+      out.push(...d.idle()); // the reader's idle signal after each burst
+    }
+    d.end();
+    deepStrictEqual(out, CLEAN, `split at ${i}`);
+    strictEqual(d.skipped, CORRUPT.length);
+    strictEqual(d.buffered, 0);
+  }
+  // Without the idle signal the decoder keeps waiting for the 65546-byte body.
+  const waiting = serialRequestDecoder({ resync: true });
+  deepStrictEqual(waiting.push(stream), []);
+  strictEqual(waiting.buffered, stream.length - 49);
+  strictEqual(waiting.skipped, 0);
+});
+
+Deno.test("resync: idle leaves an incomplete frame alone when no complete frame follows it", () => {
+  const d = serialRequestDecoder({ resync: true });
+  const resent = encodeSerialRequest(CLEAN[0]);
+  // The corrupt frame, then only part of the re-sent one: nothing to resynchronise on yet.
+  deepStrictEqual(d.push(concat(CORRUPT, resent.subarray(0, resent.length - 1))), []);
+  deepStrictEqual(d.idle(), []);
+  strictEqual(d.skipped, 0);
+  // Its last byte arrives: the next idle signal finds it.
+  deepStrictEqual(d.push(resent.subarray(resent.length - 1)), []);
+  deepStrictEqual(d.idle(), [CLEAN[0]]);
+  strictEqual(d.skipped, CORRUPT.length);
+  // A genuine frame that is slow to arrive is not touched by idle, and completes.
+  const slow = encodeSerialRequest(CLEAN[1]);
+  deepStrictEqual(d.push(slow.subarray(0, 55)), []);
+  deepStrictEqual(d.idle(), []);
+  deepStrictEqual(d.push(slow.subarray(55)), [CLEAN[1]]);
+  strictEqual(d.skipped, CORRUPT.length);
+  // Decoders that do not resynchronise ignore idle.
+  const strict = serialRequestDecoder();
+  deepStrictEqual(strict.push(concat(CORRUPT, resent)), []);
+  deepStrictEqual(strict.idle(), []);
+  deepStrictEqual(clnFrameDecoder().idle(), []);
+});
+
+Deno.test("resync: a corrupted reply length recovers the same way (the node's side)", () => {
+  const reply = SERIAL_REPLIES[1];
+  const bad = withLength(encodeSerialReply(reply), 4, reply.body.length + 0x100);
+  const d = serialReplyDecoder({ resync: true });
+  deepStrictEqual(d.push(concat(bad, encodeSerialReply(reply))), []);
+  deepStrictEqual(d.idle(), [reply]);
+  strictEqual(d.skipped, bad.length);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Cost of small reads
+
+/** A queue that counts the bytes it moves when it grows or compacts. */
+class CountingQueue extends ByteQueue {
+  moves = 0;
+  protected override moved(bytes: number): void {
+    this.moves += bytes;
+  }
+}
+
+Deno.test("byte queue: one byte per read costs amortised O(1) moves per byte", () => {
+  // A 128 KiB frame arriving one byte per read, consumed when complete (the decoder's pattern).
+  const total = SERIAL_REQUEST_HEADER_SIZE + MAX_BODY_SIZE;
+  const q = new CountingQueue();
+  const one = new Uint8Array(1);
+  for (let i = 0; i < total; i++) {
+    one[0] = i & 0xff;
+    q.push(one);
+  }
+  strictEqual(q.length, total);
+  // Growth by doubling from 256: 256 + 512 + ... + 131072 bytes moved in all.
+  strictEqual(q.moves, 2 * 131072 - 256);
+  ok(q.moves < 2 * total);
+  strictEqual(q.capacity, 262144);
+  const taken = q.take(total);
+  strictEqual(taken.length, total);
+  strictEqual(taken[300], 300 & 0xff);
+  strictEqual(q.length, 0);
+  // Many small frames through a queue that is never empty: compaction moves at most what was
+  // consumed, so moves stay below the bytes pushed.
+  const steady = new CountingQueue();
+  steady.push(new Uint8Array(7));
+  let pushed = 7;
+  for (let i = 0; i < 200_000; i++) {
+    steady.push(one);
+    pushed++;
+    if (steady.length >= 60) steady.skip(53);
+  }
+  ok(steady.moves <= pushed, `${steady.moves} moves for ${pushed} bytes`);
+  strictEqual(steady.capacity, 256);
+  // The queue's accessors see the bytes in order.
+  const r = new ByteQueue();
+  r.push(fromHex("0102"));
+  r.push(fromHex("030405"));
+  r.skip(1);
+  deepStrictEqual([r.byteAt(0), r.byteAt(3), r.length], [2, 5, 4]);
+  deepStrictEqual(r.peek(2, 1), fromHex("0304"));
+  throws(() => r.byteAt(4), RangeError);
+  throws(() => r.skip(5), RangeError);
+});
+
+Deno.test("chunking: a 128 KiB frame one byte per read (both decoders, with and without resync)", () => {
+  const body = new Uint8Array(MAX_BODY_SIZE).map((_, i) => (i * 7) & 0xff);
+  body.set([0x00, 0x12], 0);
+  const request = { seq: 9, peerId: fromHex(PEER), dbid: 3n, body };
+  const reply = { seq: 9, body };
+  for (const resync of [false, true]) {
+    const frames: unknown[] = [];
+    const d = serialRequestDecoder({ resync });
+    const stream = concat(encodeSerialRequest(request), encodeSerialRequest(request));
+    for (let i = 0; i < stream.length; i++) frames.push(...d.push(stream.subarray(i, i + 1)));
+    d.end();
+    deepStrictEqual(frames, [request, request]);
+    const r = serialReplyDecoder({ resync });
+    const replyStream = encodeSerialReply(reply);
+    const got: unknown[] = [];
+    for (let i = 0; i < replyStream.length; i++) {
+      got.push(...r.push(replyStream.subarray(i, i + 1)));
+    }
+    deepStrictEqual(got, [reply]);
+  }
 });

@@ -21,14 +21,18 @@ import {
   decodeReplyMessage,
   LINK_CLOSE_BAD_FRAME,
   type LinkConnection,
+  MAX_EXPIRED_SEQS,
+  MAX_NOT_INITIALIZED_REPLIES,
   NodeLink,
   NodeLinkError,
   type NodeLinkHandshake,
+  SERIAL_REQUEST_TIMEOUT_MS,
   SerialNodeLink,
+  streamConnection,
   TcpNodeLink,
   WebSocketNodeLink,
 } from "../../../transports/ldk/node_link.ts";
-import { body, fakeReply, waitFor, writeAll } from "../_helpers.ts";
+import { body, fakeReply, frame, waitFor, writeAll } from "../_helpers.ts";
 import { PtyPair } from "../_socat.ts";
 
 // ---- fixtures -------------------------------------------------------------------------------
@@ -101,11 +105,27 @@ class MemoryConn implements LinkConnection {
   closes = 0;
   /** Make writes fail. */
   fail = false;
+  /** Called after each frame is recorded. */
+  onSend: (() => void) | undefined;
 
   send(frame: Uint8Array): Promise<void> {
     if (this.fail) return Promise.reject(new Error("broken pipe"));
     this.sent.push(decodeOne(frame));
+    this.onSend?.();
     return Promise.resolve();
+  }
+
+  /** Resolves once `count` frames have been written. */
+  sentCount(count: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.sent.length >= count) return resolve();
+      this.onSend = () => {
+        if (this.sent.length >= count) {
+          this.onSend = undefined;
+          resolve();
+        }
+      };
+    });
   }
 
   close(): void {
@@ -688,6 +708,186 @@ Deno.test("node link: decodeReplyMessage takes exactly one reply frame", () => {
   );
 });
 
+Deno.test("node link: a stream write that accepts no byte fails the send instead of looping; the connection drops", async () => {
+  // At most 100 writes before the fake stream gives up (an endless loop would spin here).
+  let writes = 0;
+  let closes = 0;
+  const zero = {
+    write: () => (++writes > 100 ? Promise.reject(new Error("looped")) : Promise.resolve(0)),
+    close: () => void closes++,
+  };
+  await rejects(
+    streamConnection(zero).send(frame(0, A)),
+    linkError("closed", "the stream accepted 0 bytes of a write"),
+  );
+  strictEqual(writes, 1);
+
+  // Short writes go through whole, in order.
+  const written: number[] = [];
+  const short = streamConnection({
+    write: (p) => {
+      written.push(...p.subarray(0, 3));
+      return Promise.resolve(Math.min(3, p.length));
+    },
+    close: () => {},
+  });
+  await short.send(frame(7, B));
+  deepStrictEqual(Uint8Array.from(written), frame(7, B));
+
+  // Through a link: the connection is dropped and the request goes out on the next one.
+  const logger = new MemoryLogger();
+  const link = new NodeLink({ logger });
+  writes = 0;
+  link.attach(streamConnection(zero));
+  const a = link.request(A);
+  await waitFor(() => !link.ready, { what: "the write to drop the connection" });
+  deepStrictEqual([writes, closes], [1, 1]);
+  deepStrictEqual(events(logger, "link.disconnected")[0].fields, {
+    transport: "link",
+    reason: "write failed",
+    unanswered: 1,
+    pending: 1,
+  });
+  const c2 = new MemoryConn();
+  const att2 = link.attach(c2);
+  deepStrictEqual(c2.sent, [req(0, A)]);
+  att2.receive({ seq: 0, body: fakeReply(A) });
+  deepStrictEqual(await a, fakeReply(A));
+  await link.close();
+});
+
+Deno.test("node link: an expired request's seq is not reused when the seqs wrap around; its late reply is dropped", async () => {
+  const link = new NodeLink({ requestTimeoutMs: 10 });
+  const conn = new MemoryConn();
+  const att = link.attach(conn);
+  const a = link.request(A); // seq 0, written, never answered in time
+  await rejects(a, linkError("timeout", "no reply after 10 ms"));
+  deepStrictEqual(link.expiredSeqs, [0]);
+  // Seqs 1..65535, each answered at once: the u16 counter is back at 0.
+  for (let seq = 1; seq < 0x10000; seq++) {
+    const p = link.request(B);
+    att.receive({ seq, body: fakeReply(B) });
+    await p;
+  }
+  const c = link.request(C);
+  deepStrictEqual(conn.sent[conn.sent.length - 1], req(1, C), "seq 0 is skipped");
+  // A's late reply matches nothing (C is not answered with it) and releases seq 0.
+  att.receive({ seq: 0, body: fakeReply(A) });
+  strictEqual(await state(c), "pending");
+  deepStrictEqual([link.expiredSeqs, link.stats.unmatched], [[], 1]);
+  att.receive({ seq: 1, body: fakeReply(C) });
+  deepStrictEqual(await c, fakeReply(C));
+  deepStrictEqual([link.stats.requests, link.stats.replies], [0x10001, 0x10000]);
+  await link.close();
+});
+
+Deno.test("node link: expired seqs are kept at most MAX_EXPIRED_SEQS, and released with their connection", async () => {
+  strictEqual(MAX_EXPIRED_SEQS, 1024);
+  const link = new NodeLink({ requestTimeoutMs: 5, maxInFlight: Infinity });
+  const conn = new MemoryConn();
+  link.attach(conn);
+  const all = Array.from({ length: MAX_EXPIRED_SEQS + 2 }, () => link.request(A)); // all written
+  await Promise.all(all.map((p) => rejects(p, linkError("timeout", "no reply after 5 ms"))));
+  const kept = link.expiredSeqs;
+  strictEqual(kept.length, MAX_EXPIRED_SEQS);
+  deepStrictEqual([kept[0], kept[kept.length - 1]], [2, MAX_EXPIRED_SEQS + 1], "oldest dropped");
+  link.attach(new MemoryConn()); // replaces conn: its replies can never match again
+  deepStrictEqual(link.expiredSeqs, []);
+  // Never written: a request expiring before any connection leaves no seq behind.
+  const idle = new NodeLink({ requestTimeoutMs: 5 });
+  await rejects(idle.request(A), linkError("timeout", "no reply after 5 ms"));
+  deepStrictEqual(idle.expiredSeqs, []);
+  await Promise.all([link.close(), idle.close()]);
+});
+
+Deno.test("node link: the third signer_error 412 to one request fails it (not-initialized) instead of re-handshaking for ever", async () => {
+  strictEqual(MAX_NOT_INITIALIZED_REPLIES, 3);
+  const logger = new MemoryLogger();
+  const link = new NodeLink({ logger });
+  link.handshake = handshake();
+  const conn = new MemoryConn();
+  const att = link.attach(conn);
+  att.receive({ seq: 0, body: HS_OK });
+  const a = link.request(A); // seq 1
+  att.receive({ seq: 1, body: NOT_INIT }); // handshake seq 2
+  att.receive({ seq: 2, body: HS_OK }); // A again
+  att.receive({ seq: 1, body: NOT_INIT }); // handshake seq 3
+  att.receive({ seq: 3, body: HS_OK }); // A again
+  att.receive({ seq: 1, body: NOT_INIT }); // the signer still says "not initialised"
+  await rejects(
+    a,
+    linkError(
+      "not-initialized",
+      'the signer answered "not initialized" 3 times to the same request, each time after a ' +
+        "handshake that passed",
+    ),
+  );
+  deepStrictEqual(conn.sent, [
+    req(0, HS),
+    req(1, A),
+    req(2, HS),
+    req(1, A),
+    req(3, HS),
+    req(1, A),
+  ]);
+  deepStrictEqual([link.ready, link.pending, link.inFlight], [true, 0, 0]);
+  deepStrictEqual(events(logger, "link.reinit").length, 2);
+  deepStrictEqual(events(logger, "link.reinit_failed"), [
+    { level: "error", fields: { transport: "link", replies: 3 } },
+  ]);
+  // The link serves the next request as usual.
+  const b = link.request(B); // seq 4
+  deepStrictEqual(conn.sent[conn.sent.length - 1], req(4, B));
+  att.receive({ seq: 4, body: fakeReply(B) });
+  deepStrictEqual(await b, fakeReply(B));
+  await link.close();
+});
+
+Deno.test("node link: a handshake left unanswered for requestTimeoutMs is sent again; the late reply is dropped", async () => {
+  const logger = new MemoryLogger();
+  const link = new NodeLink({ requestTimeoutMs: 10, logger });
+  link.handshake = handshake();
+  const conn = new MemoryConn();
+  const att = link.attach(conn);
+  deepStrictEqual(conn.sent, [req(0, HS)]);
+  await conn.sentCount(2); // the first handshake frame was lost
+  deepStrictEqual(conn.sent, [req(0, HS), req(1, HS)]);
+  att.receive({ seq: 0, body: HS_OK }); // too late: dropped
+  deepStrictEqual([link.ready, link.stats.unmatched, link.expiredSeqs], [false, 1, []]);
+  att.receive({ seq: 1, body: HS_OK });
+  strictEqual(link.ready, true);
+  deepStrictEqual(events(logger, "link.handshake_timeout"), [
+    { level: "warn", fields: { transport: "link", timeout_ms: 10 } },
+  ]);
+  await link.close();
+});
+
+Deno.test("node link: requestTimeoutMs must be positive; Infinity is never; SerialNodeLink defaults to 60 s", async () => {
+  for (const requestTimeoutMs of [0, -1, Number.NaN]) {
+    throws(() => new NodeLink({ requestTimeoutMs }), (err: unknown) => {
+      ok(err instanceof RangeError);
+      strictEqual(err.message, "requestTimeoutMs must be a positive number of milliseconds");
+      return true;
+    });
+  }
+  strictEqual(new NodeLink().requestTimeoutMs, undefined);
+  strictEqual(new NodeLink({ requestTimeoutMs: Infinity }).requestTimeoutMs, undefined);
+  strictEqual(new NodeLink({ requestTimeoutMs: 250 }).requestTimeoutMs, 250);
+  strictEqual(SERIAL_REQUEST_TIMEOUT_MS, 60_000);
+  const device = "/nonexistent-warden-test/ttyY";
+  const serial = SerialNodeLink.open(device, { reopenDelayMs: 5 });
+  const forever = SerialNodeLink.open(device, { reopenDelayMs: 5, requestTimeoutMs: Infinity });
+  const tcp = TcpNodeLink.listen();
+  try {
+    deepStrictEqual(
+      [serial.requestTimeoutMs, forever.requestTimeoutMs, tcp.requestTimeoutMs],
+      [60_000, undefined, undefined],
+    );
+  } finally {
+    await Promise.all([serial.close(), forever.close(), tcp.close()]);
+  }
+});
+
 // ---- TcpNodeLink ----------------------------------------------------------------------------
 
 Deno.test("tcp node link: listens on loopback; a request and its reply through a fake signer; close() ends it all", async () => {
@@ -1150,4 +1350,62 @@ Deno.test("serial node link: a device that cannot be opened is retried and logge
     await link.close();
   }
   await refused;
+});
+
+Deno.test("serial node link: a lost reply times out and frees the lock-step line; the late reply is dropped", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "warden-node-link-" });
+  const pair = await PtyPair.start(dir);
+  const signer = await openSignerEnd(pair.a);
+  const link = SerialNodeLink.open(pair.b, { reopenDelayMs: 10, requestTimeoutMs: 1_000 });
+  try {
+    await link.whenReady({ timeoutMs: 10_000 });
+    const a = link.request(A);
+    deepStrictEqual(await readRequests(signer, 1), [req(0, A)]);
+    // The signer's reply is lost on the line: A fails instead of holding the line for ever.
+    await rejects(a, linkError("timeout", "no reply after 1000 ms"));
+    const b = link.request(B);
+    deepStrictEqual(await readRequests(signer, 1), [req(1, B)]);
+    await writeAll(
+      signer,
+      concat(
+        encodeSerialReply({ seq: 0, body: fakeReply(A) }),
+        encodeSerialReply({ seq: 1, body: fakeReply(B) }),
+      ),
+    );
+    deepStrictEqual(await b, fakeReply(B));
+    deepStrictEqual([link.stats.unmatched, link.expiredSeqs], [1, []]);
+  } finally {
+    await link.close();
+    signer.close();
+    await pair.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("serial node link: a reply with a corrupted length is dropped once the line is idle; the next reply arrives", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "warden-node-link-" });
+  const pair = await PtyPair.start(dir);
+  const signer = await openSignerEnd(pair.a);
+  const link = SerialNodeLink.open(pair.b, { reopenDelayMs: 10, requestTimeoutMs: 1_000 });
+  try {
+    await link.whenReady({ timeoutMs: 10_000 });
+    const a = link.request(A);
+    deepStrictEqual(await readRequests(signer, 1), [req(0, A)]);
+    // A's reply with its length's high byte flipped: the decoder waits for ~64 KiB that never
+    // come, and A times out.
+    const corrupt = encodeSerialReply({ seq: 0, body: fakeReply(A) });
+    corrupt[5] ^= 0x01;
+    await writeAll(signer, corrupt);
+    await rejects(a, linkError("timeout", "no reply after 1000 ms"));
+    // B's reply follows; after the idle delay the corrupt frame is dropped and B is delivered.
+    const b = link.request(B);
+    deepStrictEqual(await readRequests(signer, 1), [req(1, B)]);
+    await writeAll(signer, encodeSerialReply({ seq: 1, body: fakeReply(B) }));
+    deepStrictEqual(await b, fakeReply(B));
+  } finally {
+    await link.close();
+    signer.close();
+    await pair.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -6,10 +6,18 @@
  * the on-chain answers are compared byte for byte with the in-process signer's.
  */
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
-import { equal, fromHex, toHex, utf8 } from "../../../core/bytes.ts";
-import { sha256 } from "../../../core/crypto/mod.ts";
+import {
+  bigIntToBytes,
+  bytesToBigInt,
+  concat,
+  equal,
+  fromHex,
+  toHex,
+  utf8,
+} from "../../../core/bytes.ts";
+import { derDecode, derEncode, SecretBytes, sha256 } from "../../../core/crypto/mod.ts";
 import { p2wsh } from "../../../core/bitcoin/script.ts";
-import { type Tx, txid } from "../../../core/bitcoin/tx.ts";
+import { SIGHASH, type Tx, txid } from "../../../core/bitcoin/tx.ts";
 import { holderPoint, holderSecret } from "../../../core/channel/state.ts";
 import { ChannelId } from "../../../core/keys/types.ts";
 import type { CommitmentType } from "../../../core/channel/types.ts";
@@ -18,6 +26,8 @@ import { PolicyRefusal, RequestError } from "../../../core/signer/errors.ts";
 import type { Signer } from "../../../core/signer/signer.ts";
 import { toJson } from "../../../core/store/json.ts";
 import { Dispatcher } from "../../../core/protocol/dispatch.ts";
+import { decodeReply, encodeReply } from "../../../core/protocol/codec.ts";
+import type { ReplyName, ReplyOf } from "../../../core/protocol/messages.ts";
 import { commitmentTypeOf, htlcRequests } from "../../../core/protocol/convert.ts";
 import { serialReplyDecoder, serialRequestDecoder } from "../../../core/protocol/framing.ts";
 import type { Decision } from "../../../policy/engine.ts";
@@ -25,6 +35,7 @@ import { FrameSession } from "../../../transports/session.ts";
 import { NodeLink } from "../../../transports/ldk/node_link.ts";
 import {
   channelTypeBits,
+  compactSignatureProblem,
   errorOfSignerError,
   refusedRules,
   RemoteRequestError,
@@ -46,8 +57,18 @@ import {
 } from "../../core/signer/_rules_fixture.ts";
 import { regtestHeader } from "../../core/protocol/_cln_driver.ts";
 
-/** Attach a connection that serves the link's frames with `session` (in order). */
-function loopback(link: NodeLink, session: FrameSession): void {
+/** Changes a reply body on its way back to the node (a fake signer); identity by default. */
+type ReplyEdit = (reply: Uint8Array) => Uint8Array;
+
+/**
+ * Attach a connection that serves the link's frames with `session` (in order); `edit.fn`, read
+ * at each reply, may change the reply bodies.
+ */
+function loopback(
+  link: NodeLink,
+  session: FrameSession,
+  edit: { fn: ReplyEdit | null } = { fn: null },
+): void {
   const requests = serialRequestDecoder();
   const replies = serialReplyDecoder();
   let tail: Promise<void> = Promise.resolve();
@@ -56,7 +77,10 @@ function loopback(link: NodeLink, session: FrameSession): void {
       for (const req of requests.push(frame)) {
         tail = tail.then(async () => {
           const reply = await session.process(req);
-          if (reply !== null) { for (const r of replies.push(reply)) att.receive(r); }
+          if (reply === null) return;
+          for (const r of replies.push(reply)) {
+            att.receive(edit.fn === null ? r : { seq: r.seq, body: edit.fn(r.body) });
+          }
         });
       }
       return Promise.resolve();
@@ -70,6 +94,10 @@ interface Remote {
   inproc: Signer<Decision>;
   remote: RemoteSignerApi;
   link: NodeLink;
+  /** Set `edit.fn` to tamper with the replies (a fake signer); null: honest. */
+  edit: { fn: ReplyEdit | null };
+  /** The signer's frame session (its reply cache answers retries). */
+  session: FrameSession;
 }
 
 /** A Rig whose signer is reached over the wire (`rig.signer` is the remote API). */
@@ -77,6 +105,7 @@ async function remoteRig(
   options: RigOptions = {},
   api: Pick<RemoteSignerApiOptions, "previousTx"> = {},
 ): Promise<Remote> {
+  const edit: { fn: ReplyEdit | null } = { fn: null };
   const rig = await Rig.create({ peerId: PEER_NODE_ID, ...options });
   const inproc = rig.signer;
   const link = new NodeLink();
@@ -85,15 +114,13 @@ async function remoteRig(
     nodeId: US_NODE.nodeId,
     ...api,
   });
-  loopback(
-    link,
-    new FrameSession(new Dispatcher(inproc, { network: "regtest" }), {
-      transport: "loopback",
-    }),
-  );
+  const session = new FrameSession(new Dispatcher(inproc, { network: "regtest" }), {
+    transport: "loopback",
+  });
+  loopback(link, session, edit);
   const remote = await connected;
   rig.signer = remote as unknown as Signer<Decision>;
-  return { rig, inproc, remote, link };
+  return { rig, inproc, remote, link, edit, session };
 }
 
 Deno.test("remote api: init at version 6 checks the network and the node id", async () => {
@@ -447,7 +474,7 @@ Deno.test("remote api: an anchor fee bump (147): our anchor signature read back 
   // The node knows the previous transactions: its commitment and its wallet's funding.
   const known = (id: Uint8Array) =>
     [ours.tx, funding].find((t) => t !== undefined && equal(txid(t), id)) ?? null;
-  const { rig, inproc, remote } = await remoteRig({ anchors: true }, { previousTx: known });
+  const { rig, inproc, remote, edit } = await remoteRig({ anchors: true }, { previousTx: known });
   await rig.open();
   const commitment = rig.holderCommitment("us", 0);
   ours.tx = commitment.tx;
@@ -470,4 +497,348 @@ Deno.test("remote api: an anchor fee bump (147): our anchor signature read back 
   const viaWire = await remote.signAnchorSpend(rig.id, request);
   deepStrictEqual(viaWire, await inproc.signAnchorSpend(rig.id, request));
   assertNoViolations(rig);
+
+  // A fake signer's anchor signature: another sighash type, or a high S.
+  const bad = "sign_anchorspend: bad reply: psbt.inputs[0].partial_sigs: ";
+  edit.fn = onReply("sign_anchorspend_reply", (r) => {
+    for (const p of r.psbt.inputs[0].partialSigs) p.signature[p.signature.length - 1] = 0x83;
+  });
+  await rejects(
+    remote.signAnchorSpend(rig.id, request),
+    badReply(
+      `${bad}sighash SIGHASH_SINGLE|ANYONECANPAY (0x83) where SIGHASH_ALL (0x01) is required`,
+    ),
+  );
+  edit.fn = onReply("sign_anchorspend_reply", (r) => {
+    for (const p of r.psbt.inputs[0].partialSigs) {
+      const high = highS(derDecode(p.signature.subarray(0, p.signature.length - 1)));
+      p.signature = concat(derEncode(high), Uint8Array.of(SIGHASH.ALL));
+    }
+  });
+  await rejects(
+    remote.signAnchorSpend(rig.id, request),
+    badReply(`${bad}not a valid signature: s is high (not BIP-146 LOW_S)`),
+  );
+  edit.fn = null;
+  deepStrictEqual(await remote.signAnchorSpend(rig.id, request), viaWire);
+});
+
+// ---- replies a fake signer gets wrong ---------------------------------------------------------
+
+/** A reply edit: replies named `name` are decoded, changed by `change` and encoded again. */
+function onReply<N extends ReplyName>(name: N, change: (r: ReplyOf<N>) => void): ReplyEdit {
+  return (body) => {
+    const r = decodeReply(body);
+    if (r.type !== name) return body;
+    change(r as ReplyOf<N>);
+    return encodeReply(r);
+  };
+}
+
+/** A RemoteSignerError with exactly this message. */
+function badReply(message: string): (e: unknown) => boolean {
+  return (e: unknown) => {
+    ok(e instanceof RemoteSignerError, String(e));
+    strictEqual(e.name, "RemoteSignerError");
+    strictEqual(e.message, message);
+    return true;
+  };
+}
+
+const CURVE_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+/** The same signature with s replaced by n - s (valid, but high S). */
+function highS(signature: Uint8Array): Uint8Array {
+  const s = bytesToBigInt(signature.subarray(32));
+  const out = signature.slice();
+  out.set(bigIntToBytes(CURVE_N - s, 32), 32);
+  return out;
+}
+
+Deno.test("remote api: compactSignatureProblem: r and s in range, s low", () => {
+  const sig = new Uint8Array(64).fill(0x11);
+  strictEqual(compactSignatureProblem(sig), null);
+  strictEqual(compactSignatureProblem(sig.subarray(0, 63)), "a compact signature is 64 bytes");
+  const zeroR = sig.slice().fill(0, 0, 32);
+  strictEqual(compactSignatureProblem(zeroR), "r is out of range");
+  const bigR = sig.slice();
+  bigR.set(bigIntToBytes(CURVE_N, 32), 0);
+  strictEqual(compactSignatureProblem(bigR), "r is out of range");
+  strictEqual(compactSignatureProblem(sig.slice().fill(0, 32)), "s is out of range");
+  strictEqual(compactSignatureProblem(highS(sig)), "s is high (not BIP-146 LOW_S)");
+  const halfN = sig.slice();
+  halfN.set(bigIntToBytes(CURVE_N >> 1n, 32), 32);
+  strictEqual(compactSignatureProblem(halfN), null, "n/2 is still low");
+  halfN.set(bigIntToBytes((CURVE_N >> 1n) + 1n, 32), 32);
+  strictEqual(compactSignatureProblem(halfN), "s is high (not BIP-146 LOW_S)");
+});
+
+Deno.test("remote api: a 1019 reply is checked: one HTLC signature per HTLC, sighash types, form, validity", async () => {
+  const { rig, edit } = await remoteRig();
+  await rig.openWithTwoHtlcs();
+  // The peer's commitment 2 (two HTLCs) signed again: a retry the signer serves identically.
+  const honest = await rig.signPeerCommitment(2);
+  strictEqual(honest.htlcSignatures.length, 2);
+  strictEqual(honest.htlcSighashType, SIGHASH.ALL);
+  const theirs = rig.holderCommitment("peer", 2);
+  const firstOutput = theirs.htlcTxs[0].commitmentOutputIndex;
+  const bad = "sign_remote_commitment_tx_2: bad reply: ";
+  type Reply = ReplyOf<"sign_commitment_tx_with_htlcs_reply">;
+  const cases: [string, (r: Reply) => void, string][] = [
+    [
+      "the review's reply: no HTLC signature and a commitment signature with sighash 0x83",
+      (r) => {
+        r.htlc_signatures = [];
+        r.signature.sighash = 0x83;
+      },
+      `${bad}signature: sighash SIGHASH_SINGLE|ANYONECANPAY (0x83) where SIGHASH_ALL (0x01) is required`,
+    ],
+    [
+      "no HTLC signature",
+      (r) => (r.htlc_signatures = []),
+      `${bad}htlc_signatures: 0 signatures for the request's 2 HTLCs`,
+    ],
+    [
+      "one HTLC signature too many",
+      (r) => r.htlc_signatures.push(r.htlc_signatures[0]),
+      `${bad}htlc_signatures: 3 signatures for the request's 2 HTLCs`,
+    ],
+    [
+      "an HTLC signature with 0x83 on a static_remotekey channel",
+      (r) => (r.htlc_signatures[1].sighash = 0x83),
+      `${bad}htlc_signatures[1]: sighash SIGHASH_SINGLE|ANYONECANPAY (0x83) where SIGHASH_ALL (0x01) is required`,
+    ],
+    [
+      "a high-S commitment signature",
+      (r) => (r.signature.signature = highS(r.signature.signature)),
+      `${bad}signature: not a valid signature: s is high (not BIP-146 LOW_S)`,
+    ],
+    [
+      "an HTLC signature with r = 0",
+      (r) => r.htlc_signatures[0].signature.fill(0, 0, 32),
+      `${bad}htlc_signatures[0]: not a valid signature: r is out of range`,
+    ],
+    [
+      "a well-formed signature of another transaction as the commitment signature",
+      (r) => (r.signature.signature = r.htlc_signatures[0].signature.slice()),
+      `${bad}signature: does not verify under our funding key for counterparty commitment 2`,
+    ],
+    [
+      "the HTLC signatures swapped",
+      (r) => r.htlc_signatures.reverse(),
+      `${bad}htlc_signatures[0]: does not verify under our HTLC key for the HTLC transaction of output ${firstOutput}`,
+    ],
+  ];
+  for (const [what, change, message] of cases) {
+    edit.fn = onReply("sign_commitment_tx_with_htlcs_reply", change);
+    await rejects(rig.signPeerCommitment(2), badReply(message), what);
+  }
+  edit.fn = null;
+  deepStrictEqual(await rig.signPeerCommitment(2), honest);
+});
+
+Deno.test("remote api: with anchors the HTLC signatures of 1019 must be SINGLE|ANYONECANPAY", async () => {
+  const { rig, edit } = await remoteRig({ anchors: true });
+  await rig.openWithTwoHtlcs();
+  const honest = await rig.signPeerCommitment(2);
+  deepStrictEqual(
+    [honest.htlcSignatures.length, honest.htlcSighashType],
+    [2, SIGHASH.SINGLE_ANYONECANPAY],
+  );
+  edit.fn = onReply("sign_commitment_tx_with_htlcs_reply", (r) => {
+    r.htlc_signatures[0].sighash = SIGHASH.ALL;
+  });
+  await rejects(
+    rig.signPeerCommitment(2),
+    badReply(
+      "sign_remote_commitment_tx_2: bad reply: htlc_signatures[0]: sighash SIGHASH_ALL (0x01) " +
+        "where SIGHASH_SINGLE|ANYONECANPAY (0x83) is required",
+    ),
+  );
+  edit.fn = null;
+  deepStrictEqual(await rig.signPeerCommitment(2), honest);
+});
+
+Deno.test("remote api: a released secret must derive to the point n the node got; a point n never changes", async () => {
+  const { rig, remote, edit } = await remoteRig();
+  await rig.openWithTwoHtlcs(); // our commitments 0 and 1 revoked, points 0..3 seen by the node
+  const honest = await remote.revokeHolderCommitment(rig.id, 1); // a retry, served again
+  deepStrictEqual(honest, {
+    secret: holderSecret(rig.keys, 1),
+    nextPoint: holderPoint(rig.keys, 3),
+  });
+  const bad = "revoke_commitment_tx: bad reply: ";
+  const otherSecret = holderSecret(rig.keys, 0);
+  edit.fn = onReply("revoke_commitment_tx_reply", (r) => {
+    r.old_commitment_secret = new SecretBytes(otherSecret.slice());
+  });
+  await rejects(remote.revokeHolderCommitment(rig.id, 1), (e: unknown) => {
+    badReply(
+      `${bad}old_commitment_secret: does not derive to per-commitment point 1, which the signer gave earlier`,
+    )(e);
+    ok(!(e as Error).message.includes(toHex(otherSecret)), "no secret in the message");
+    return true;
+  });
+  edit.fn = onReply("revoke_commitment_tx_reply", (r) => {
+    r.old_commitment_secret = new SecretBytes(bigIntToBytes(CURVE_N, 32));
+  });
+  await rejects(
+    remote.revokeHolderCommitment(rig.id, 1),
+    badReply(`${bad}old_commitment_secret: not a valid secret key`),
+  );
+  edit.fn = onReply("revoke_commitment_tx_reply", (r) => {
+    r.next_per_commitment_point = holderPoint(rig.keys, 9);
+  });
+  await rejects(
+    remote.revokeHolderCommitment(rig.id, 1),
+    badReply(
+      `${bad}next_per_commitment_point: per-commitment point 3 is not the one the signer gave earlier`,
+    ),
+  );
+  edit.fn = onReply("get_per_commitment_point_reply", (r) => {
+    r.per_commitment_point = holderPoint(rig.keys, 9);
+  });
+  await rejects(
+    remote.getPerCommitmentPoint(rig.id, 2),
+    badReply(
+      "get_per_commitment_point: bad reply: per_commitment_point: per-commitment point 2 is not " +
+        "the one the signer gave earlier",
+    ),
+  );
+  edit.fn = null;
+  deepStrictEqual(await remote.revokeHolderCommitment(rig.id, 1), honest);
+  deepStrictEqual(await remote.getPerCommitmentPoint(rig.id, 2), holderPoint(rig.keys, 2));
+});
+
+Deno.test("remote api: sign_local_commitment_tx_2 must be SIGHASH_ALL and verify over our commitment", async () => {
+  const { rig, remote, edit } = await remoteRig();
+  await rig.openWithTwoHtlcs();
+  const honest = await remote.signHolderCommitment(rig.id, 2);
+  const bad = "sign_local_commitment_tx_2: bad reply: sig: ";
+  edit.fn = onReply("sign_commitment_tx_reply", (r) => (r.sig.sighash = 0x82));
+  await rejects(
+    remote.signHolderCommitment(rig.id, 2),
+    badReply(`${bad}sighash 0x82 where SIGHASH_ALL (0x01) is required`),
+  );
+  // The peer's signature on the same transaction: well formed, but not under our funding key.
+  edit.fn = onReply("sign_commitment_tx_reply", (r) => {
+    r.sig.signature = honest.counterpartySignature.slice();
+  });
+  await rejects(
+    remote.signHolderCommitment(rig.id, 2),
+    badReply(`${bad}does not verify under our funding key for holder commitment 2`),
+  );
+  edit.fn = null;
+  deepStrictEqual(await remote.signHolderCommitment(rig.id, 2), honest);
+});
+
+Deno.test("remote api: on-chain signatures (1021, 142, 146) must be SIGHASH_ALL and well formed", async () => {
+  // A cooperative close (no HTLC pending) on a channel of its own.
+  const closing = await remoteRig();
+  await closing.rig.open();
+  const v = closing.rig.valuesFor("us");
+  const close = {
+    values: {
+      toHolderSat: v.toBroadcasterSat,
+      toCounterpartySat: v.toCountersignatorySat,
+      holderScript: walletScript(1),
+      counterpartyScript: p2wsh(utf8("peer")),
+      holderWalletPath: [1],
+    },
+  };
+  closing.edit.fn = onReply("sign_tx_reply", (r) => (r.sig.sighash = SIGHASH.NONE));
+  await rejects(
+    closing.remote.signMutualClose(closing.rig.id, close),
+    badReply(
+      "sign_mutual_close_tx_2: bad reply: sig: sighash 0x02 where SIGHASH_ALL (0x01) is required",
+    ),
+  );
+  closing.edit.fn = null;
+  strictEqual((await closing.remote.signMutualClose(closing.rig.id, close)).sighashType, 1);
+
+  const { rig, remote, edit } = await remoteRig();
+  await rig.openWithTwoHtlcs();
+  const ours = rig.holderCommitment("us", 2);
+  const h = ours.htlcTxs[0];
+  const info = rig.history.us[2].htlcs[h.htlcIndex];
+  const htlcTx = {
+    tx: h.tx,
+    inputIndex: 0,
+    number: 2,
+    htlc: {
+      offered: info.offered,
+      amountMsat: info.amountMsat,
+      paymentHash: fromHex(info.paymentHash),
+      cltvExpiry: info.cltvExpiry,
+    },
+  };
+  const toLocal = ours.outputs.findIndex((o) => o.kind === "to_broadcaster");
+  const delayed = {
+    spend: spendOf(
+      makeTx([{ txid: txid(ours.tx), vout: toLocal, sequence: 6 }], [
+        { amount: ours.tx.outputs[toLocal].amount - 1_000n, script: walletScript(1) },
+      ]),
+      { spent: [ours.tx.outputs[toLocal]], outputPaths: [[1]] },
+    ),
+    inputIndex: 0,
+    number: 2,
+  };
+  const honestHtlc = await remote.signHolderHtlcTx(rig.id, htlcTx);
+  const honestDelayed = await remote.signDelayedSweep(rig.id, delayed);
+  edit.fn = onReply("sign_tx_reply", (r) => (r.sig.sighash = SIGHASH.SINGLE_ANYONECANPAY));
+  await rejects(
+    remote.signHolderHtlcTx(rig.id, htlcTx),
+    badReply(
+      "sign_any_local_htlc_tx: bad reply: sig: sighash SIGHASH_SINGLE|ANYONECANPAY (0x83) where " +
+        "SIGHASH_ALL (0x01) is required",
+    ),
+  );
+  edit.fn = onReply("sign_tx_reply", (r) => (r.sig.signature = highS(r.sig.signature)));
+  await rejects(
+    remote.signDelayedSweep(rig.id, delayed),
+    badReply(
+      "sign_any_delayed_payment_to_us: bad reply: sig: not a valid signature: s is high (not BIP-146 LOW_S)",
+    ),
+  );
+  edit.fn = null;
+  deepStrictEqual(await remote.signHolderHtlcTx(rig.id, htlcTx), honestHtlc);
+  deepStrictEqual(await remote.signDelayedSweep(rig.id, delayed), honestDelayed);
+});
+
+Deno.test("remote api: a node that lost the setup (restarted) still checks the form of a 1019 reply", async () => {
+  const { rig, session } = await remoteRig();
+  await rig.openWithTwoHtlcs();
+  const honest = await rig.signPeerCommitment(2);
+  // The node restarts; the signer's session (and its reply cache) serves the new connection.
+  const link = new NodeLink();
+  const edit: { fn: ReplyEdit | null } = { fn: null };
+  const connected = RemoteSignerApi.connect(link, { network: "regtest" });
+  loopback(link, session, edit);
+  const restarted = await connected;
+  const request = { ...rig.request("peer", 2), perCommitmentPoint: holderPoint(rig.peer.keys, 2) };
+  deepStrictEqual(await restarted.signCounterpartyCommitment(rig.id, request), honest);
+  deepStrictEqual([honest.htlcSignatures.length, honest.htlcSighashType], [2, SIGHASH.ALL]);
+  const bad = "sign_remote_commitment_tx_2: bad reply: ";
+  // The commitment type is unknown: the HTLC signatures must agree on ALL or SINGLE|ANYONECANPAY.
+  edit.fn = onReply("sign_commitment_tx_with_htlcs_reply", (r) => {
+    r.htlc_signatures[0].sighash = SIGHASH.SINGLE_ANYONECANPAY;
+  });
+  await rejects(
+    restarted.signCounterpartyCommitment(rig.id, request),
+    badReply(
+      `${bad}htlc_signatures[1]: sighash SIGHASH_ALL (0x01) where SIGHASH_SINGLE|ANYONECANPAY ` +
+        "(0x83) is required",
+    ),
+  );
+  edit.fn = onReply("sign_commitment_tx_with_htlcs_reply", (r) => (r.htlc_signatures = []));
+  await rejects(
+    restarted.signCounterpartyCommitment(rig.id, request),
+    badReply(`${bad}htlc_signatures: 0 signatures for the request's 2 HTLCs`),
+  );
+  // Without the setup nothing can be rebuilt: well-formed signatures in the wrong order pass.
+  edit.fn = onReply("sign_commitment_tx_with_htlcs_reply", (r) => r.htlc_signatures.reverse());
+  deepStrictEqual(
+    (await restarted.signCounterpartyCommitment(rig.id, request)).htlcSignatures,
+    [...honest.htlcSignatures].reverse(),
+  );
 });
