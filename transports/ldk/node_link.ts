@@ -82,6 +82,11 @@ export const SERIAL_REQUEST_TIMEOUT_MS = 60_000;
 export class NodeLinkError extends Error {
   /** Machine-readable reason. */
   readonly code: NodeLinkErrorCode;
+  /**
+   * The link failed, not the request (closed, timed out, busy, not initialised): asking again may
+   * succeed. The LDK adapter asks again instead of keeping the failure.
+   */
+  readonly transient: boolean;
 
   /**
    * Creates the error.
@@ -92,6 +97,7 @@ export class NodeLinkError extends Error {
     super(message);
     this.name = "NodeLinkError";
     this.code = code;
+    this.transient = code !== "invalid" && code !== "handshake";
   }
 }
 

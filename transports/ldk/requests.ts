@@ -45,6 +45,19 @@ export function refusalOf(e: Error): { rules: string[]; temporary: boolean } {
   return { rules, temporary: r.name === "PolicyRefusal" && r.temporary === true };
 }
 
+/**
+ * Whether `e` is a transport failure: the request may not have reached the signer, or its answer
+ * was lost (an error says so with `transient: true`, as the node link's timeouts and closed
+ * connections do). Such a request is asked again, and a gate runs it again.
+ */
+export function isTransient(e: Error): boolean {
+  return (e as Error & { transient?: unknown }).transient === true;
+}
+
+/** How often a gate runs its task again after a transient failure, and the first delay (ms). */
+export const GATE_RETRIES = 3;
+const GATE_RETRY_DELAY_MS = 100;
+
 /** A stable key for a request: method and the SHA-256 of its JSON encoding. */
 export function requestKey(method: string, body: unknown): string {
   return `${method}:${toHex(sha256(utf8(toJson(body))))}`;
@@ -152,14 +165,15 @@ export class ChannelRequests {
       } catch (e) {
         const error = e instanceof Error ? e : new Error(String(e));
         const r = refusalOf(error);
-        if (!r.temporary && o.cacheRefusals !== false) this.#store(key, { ok: false, error });
+        const again = r.temporary || isTransient(error);
+        if (!again && o.cacheRefusals !== false) this.#store(key, { ok: false, error });
         this.#o.onFailure({
           channel: this.#o.channel,
           method: o.method,
           ldkMethod: o.ldkMethod,
           error,
           rules: r.rules,
-          temporary: r.temporary,
+          temporary: again,
           blocksChannel: false,
         });
       } finally {
@@ -172,7 +186,9 @@ export class ChannelRequests {
 
   /**
    * Run `task` as a gate: after every earlier gate, holding back every request until it is done.
-   * A failure blocks the channel's off-chain requests for good (`dead`: everything).
+   * A transient failure ({@link isTransient}) runs it again, up to {@link GATE_RETRIES} times; a
+   * refusal or other failure blocks the channel's off-chain requests for good (`dead`:
+   * everything).
    */
   gate(
     task: () => Promise<unknown>,
@@ -182,7 +198,16 @@ export class ChannelRequests {
     const p = this.#tail.then(async () => {
       try {
         if (this.dead) throw new Error("the channel could not be set up");
-        await task();
+        // A transport failure is not a verdict: the task runs again (validations are idempotent).
+        for (let attempt = 0;; attempt++) {
+          try {
+            await task();
+            break;
+          } catch (e) {
+            if (!(e instanceof Error) || !isTransient(e) || attempt >= GATE_RETRIES) throw e;
+            await new Promise((r) => setTimeout(r, GATE_RETRY_DELAY_MS * 2 ** attempt));
+          }
+        }
         o.onDone?.();
       } catch (e) {
         const error = e instanceof Error ? e : new Error(String(e));

@@ -1,7 +1,10 @@
 import { deepStrictEqual, notStrictEqual, strictEqual } from "node:assert/strict";
 import { PolicyRefusal, RequestError } from "../../../core/signer/errors.ts";
+import { NodeLinkError } from "../../../transports/ldk/node_link.ts";
 import {
   ChannelRequests,
+  GATE_RETRIES,
+  isTransient,
   refusalOf,
   type RequestFailure,
   requestKey,
@@ -216,4 +219,64 @@ Deno.test("requests: keys are exact and refusals are read from the error", () =>
     temporary: true,
   });
   deepStrictEqual(refusalOf(new RequestError("malformed", "x")), { rules: [], temporary: false });
+});
+
+Deno.test("requests: a transport failure is not kept: the request is asked again", async () => {
+  const { t, failures, settled } = table();
+  let runs = 0;
+  const run = () => {
+    runs++;
+    return runs === 1
+      ? Promise.reject(new NodeLinkError("timeout", "no reply after 60000 ms"))
+      : Promise.resolve("point");
+  };
+  t.ask("k", { ...ASK, scope: "offchain", run });
+  await settled();
+  deepStrictEqual(failures.map((f) => [f.error.name, f.temporary]), [["NodeLinkError", true]]);
+  deepStrictEqual(t.ask("k", { ...ASK, scope: "offchain", run }), { kind: "later" });
+  await settled();
+  deepStrictEqual(t.ask("k", { ...ASK, scope: "offchain", run }), { kind: "ok", value: "point" });
+  strictEqual(runs, 2);
+  // Which link errors are transient: the link's state, not the request's content.
+  deepStrictEqual(
+    (["closed", "timeout", "busy", "not-initialized", "invalid", "handshake"] as const).map((c) =>
+      isTransient(new NodeLinkError(c, "m"))
+    ),
+    [true, true, true, true, false, false],
+  );
+  strictEqual(isTransient(new PolicyRefusal("x", { rules: ["r"], temporary: true })), false);
+});
+
+Deno.test("requests: a gate runs its task again after a transport failure, then gives up", async () => {
+  const { t, failures, settled } = table();
+  let runs = 0;
+  t.gate(() => {
+    runs++;
+    return runs < 3
+      ? Promise.reject(new NodeLinkError("closed", "connection lost"))
+      : Promise.resolve();
+  }, { method: "validateHolderCommitment", ldkMethod: "validate_holder_commitment" });
+  await settled();
+  strictEqual(runs, 3);
+  deepStrictEqual(failures, []);
+  strictEqual(t.blocked, null);
+
+  const { t: t2, failures: f2, settled: s2 } = table();
+  let runs2 = 0;
+  t2.gate(() => {
+    runs2++;
+    return Promise.reject(new NodeLinkError("timeout", "no reply"));
+  }, { method: "validateHolderCommitment", ldkMethod: "validate_holder_commitment" });
+  await s2();
+  strictEqual(runs2, GATE_RETRIES + 1);
+  deepStrictEqual(f2.map((f) => [f.error.message, f.blocksChannel]), [["no reply", true]]);
+  // A refusal is a verdict: no second run.
+  const { t: t3, settled: s3 } = table();
+  let runs3 = 0;
+  t3.gate(() => {
+    runs3++;
+    return Promise.reject(new PolicyRefusal("v", { rules: ["policy-x"], temporary: false }));
+  }, { method: "validateHolderCommitment", ldkMethod: "validate_holder_commitment" });
+  await s3();
+  strictEqual(runs3, 1);
 });
