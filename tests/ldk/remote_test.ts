@@ -34,24 +34,27 @@ async function run(
   }
 }
 
-Deno.test(
-  `remote/ldk tcp: open, ${PAYMENTS} payments each way, the signer SIGKILLed and restarted ` +
-    "mid-payment, cooperative close",
-  () =>
-    run("tcp", async (w) => {
-      let kill: KillReport | undefined;
-      await openPayClose(w, { n: PAYMENTS, killAt: 7, onKill: (r) => (kill = r) });
-      ok(kill, "the signer was killed");
-      strictEqual(kill.signal, "SIGKILL");
-      ok(kill.pendingAtKill > 0, "requests were outstanding when the signer died");
-      // Two signer processes, two connections, two inits; the unanswered requests went again.
-      strictEqual(w.processes.length, 2);
-      strictEqual(w.link.stats.connections, 2);
-      strictEqual(w.link.stats.handshakes, 2);
-      ok(w.link.stats.resent >= 1, `re-sent ${w.link.stats.resent}`);
-      strictEqual(w.link.pending, 0);
-    }),
-);
+// Over TCP and WebSocket the signer is SIGKILLed with requests outstanding and started again.
+for (const [transport, killAt] of [["tcp", 7], ["websocket", 12]] as const) {
+  Deno.test(
+    `remote/ldk ${transport}: open, ${PAYMENTS} payments each way, the signer SIGKILLed and ` +
+      "restarted mid-payment, cooperative close",
+    () =>
+      run(transport, async (w) => {
+        let kill: KillReport | undefined;
+        await openPayClose(w, { n: PAYMENTS, killAt, onKill: (r) => (kill = r) });
+        ok(kill, "the signer was killed");
+        strictEqual(kill.signal, "SIGKILL");
+        ok(kill.pendingAtKill > 0, "requests were outstanding when the signer died");
+        // Two signer processes, two connections, two inits; the unanswered requests went again.
+        strictEqual(w.processes.length, 2);
+        strictEqual(w.link.stats.connections, 2);
+        strictEqual(w.link.stats.handshakes, 2);
+        ok(w.link.stats.resent >= 1, `re-sent ${w.link.stats.resent}`);
+        strictEqual(w.link.pending, 0);
+      }),
+  );
+}
 
 // The on-chain scenarios over every transport.
 for (const transport of ["tcp", "websocket", "serial"] as const) {
@@ -68,24 +71,6 @@ for (const transport of ["tcp", "websocket", "serial"] as const) {
 Deno.test(
   "remote/ldk tcp: anchors channel, force close in a fee spike: anchor CPFP, zero-fee HTLC-timeout",
   () => run("tcp", (w) => anchors(w, { payments: 3 })),
-);
-
-Deno.test(
-  `remote/ldk websocket: open, ${PAYMENTS} payments each way, the signer SIGKILLed and ` +
-    "restarted mid-payment, cooperative close",
-  () =>
-    run("websocket", async (w) => {
-      let kill: KillReport | undefined;
-      await openPayClose(w, { n: PAYMENTS, killAt: 12, onKill: (r) => (kill = r) });
-      ok(kill, "the signer was killed");
-      strictEqual(kill.signal, "SIGKILL");
-      ok(kill.pendingAtKill > 0, "requests were outstanding when the signer died");
-      strictEqual(w.processes.length, 2);
-      strictEqual(w.link.stats.connections, 2);
-      strictEqual(w.link.stats.handshakes, 2);
-      ok(w.link.stats.resent >= 1, `re-sent ${w.link.stats.resent}`);
-      strictEqual(w.link.pending, 0);
-    }),
 );
 
 Deno.test(`remote/ldk serial: open, ${PAYMENTS} payments each way, cooperative close`, () =>

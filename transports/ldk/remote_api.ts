@@ -899,10 +899,7 @@ export class RemoteSignerApi implements SignerApi {
     id: ChannelId,
     request: CounterpartyCommitmentRequest,
   ): Promise<CommitmentSignatures> {
-    const values = request.values;
-    if (values === undefined) {
-      throw new RequestError("unsupported", "the remote signer API sends commitment values");
-    }
+    const values = commitmentValues(request);
     const kind = "sign_remote_commitment_tx_2";
     const r = await this.#call({
       type: kind,
@@ -951,10 +948,7 @@ export class RemoteSignerApi implements SignerApi {
     id: ChannelId,
     request: HolderCommitmentRequest,
   ): Promise<HolderValidation> {
-    const values = request.values;
-    if (values === undefined) {
-      throw new RequestError("unsupported", "the remote signer API sends commitment values");
-    }
+    const values = commitmentValues(request);
     const htlcSighash = this.#anchors(id) ? SIGHASH.SINGLE_ANYONECANPAY : SIGHASH.ALL;
     const r = await this.#call({
       type: "validate_commitment_tx_2",
@@ -1452,6 +1446,16 @@ export class RemoteSignerApi implements SignerApi {
     if (!r.approved) throw refusedPreapproval("preapprove_keysend");
     return true;
   }
+}
+
+/** The values of a commitment request: the wire carries phase 2 only (values, not the tx). */
+function commitmentValues(
+  request: { values?: { toBroadcasterSat: bigint; toCountersignatorySat: bigint } },
+): { toBroadcasterSat: bigint; toCountersignatorySat: bigint } {
+  if (request.values === undefined) {
+    throw new RequestError("unsupported", "the remote signer API sends commitment values");
+  }
+  return request.values;
 }
 
 function refusedPreapproval(kind: string): PolicyRefusal {
