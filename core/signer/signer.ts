@@ -408,9 +408,10 @@ export class Signer<D extends Verdict = Verdict> {
         throw asRequestError(e);
       }
       const hex = id.toHex();
-      // Preimages are knowledge about the world, whatever this request's fate.
+      // The hashes of the preimages this request shows that the store does not hold yet (memory
+      // follows the store). They count as known in this request's own payment facts, and are
+      // persisted with its state and then remembered: a refused request changes neither.
       const preimages = this.#payments.preimageWrites(options.preimages ?? []);
-      this.#payments.commitPreimages(preimages.hashes);
       let facts: unknown = outcome.facts;
       const assessment = PAYMENT_KINDS.has(outcome.kind)
         ? this.#payments.assess(hex, outcome.next, {
@@ -418,7 +419,13 @@ export class Signer<D extends Verdict = Verdict> {
           channelState: (other) => this.#channels.get(other)?.state,
         })
         : undefined;
-      if (assessment) facts = { ...(outcome.facts as object), payments: assessment.facts };
+      if (assessment) {
+        const shown = new Set(preimages.hashes);
+        const payments = assessment.facts.map((p) =>
+          shown.has(p.hash) ? { ...p, preimage_known: true } : p
+        );
+        facts = { ...(outcome.facts as object), payments };
+      }
       const decision = await this.#decide(outcome.kind, facts, hex);
       const next = decision.warnings.length > 0 && outcome.withWarnings
         ? outcome.withWarnings(decision.warnings.map((w) => w.rule))
@@ -433,6 +440,7 @@ export class Signer<D extends Verdict = Verdict> {
         this.#channels.set(hex, { state: next, version: loaded.version + 1 });
       }
       if (assessment) this.#payments.commitViews(hex, assessment);
+      this.#payments.commitPreimages(preimages.hashes);
       try {
         return outcome.release();
       } catch (e) {

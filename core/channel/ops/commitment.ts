@@ -477,8 +477,18 @@ export function validateHolderCommitment(
   });
   const H = e.nextHolderCommitNum;
   const current = e.currentHolder;
-  const isRetry = current !== null && n + 1 === H && current.info.number === n;
-  const advances = n === H;
+  const pending = e.pendingHolder;
+  // A retry validates a number already validated: the current commitment (H - 1), or the pending
+  // one (H, validated but its predecessor not yet revoked; LDK validates it again after a
+  // reconnect). Either must be identical (policy-commitment-retry-same) and changes nothing: a
+  // pending commitment is never replaced by other content under the same number.
+  const retried = current !== null && n + 1 === H && current.info.number === n
+    ? current.info
+    : pending !== null && n === H && pending.info.number === n
+    ? pending.info
+    : null;
+  const isRetry = retried !== null;
+  const advances = n === H && !isRetry;
   const signed: SignedHolderCommitment = {
     info,
     counterpartySig: toHex(request.counterpartySig),
@@ -503,7 +513,7 @@ export function validateHolderCommitment(
     advances,
     isRetry,
     retrySamePoint: true,
-    retrySameInfo: isRetry ? sameInfo(current.info, info) : true,
+    retrySameInfo: retried !== null ? sameInfo(retried, info) : true,
     sigsValid,
     arithmeticOk: true,
   });

@@ -313,6 +313,46 @@ export function checkPoint(point: Uint8Array, what: string): void {
 // ---------------------------------------------------------------------------------------------
 // Sweep facts
 
+/**
+ * The relay floor of feerates (253 sat/kw, LDK `FEERATE_FLOOR_SATS_PER_KW`, the lowest
+ * `min_feerate_per_kw` a policy sensibly sets): a sweep whose given amounts prove at least this
+ * feerate has its fee judged even when some input amounts are missing (see {@link sweepFeeFacts}).
+ */
+export const SWEEP_FEE_FLOOR_PER_KW = 253;
+
+/** The fee facts of a sweep (`sweep.all_input_amounts_known`, `sweep.feerate_per_kw`). */
+export interface SweepFee {
+  /** Whether the fee rule judges the feerate (see {@link sweepFeeFacts}). */
+  judged: boolean;
+  /** The feerate of the given amounts over the weight: the fee's lower bound when any is missing. */
+  feeratePerKw: number;
+}
+
+/**
+ * The fee facts of a sweep (rules-spec.md §2.K `policy-sweep-fee-range`). The fee is
+ * Σ inputs − Σ outputs. With every input amount given it is exact. When the node leaves an input's
+ * amount out (LDK signs one input at a time and aggregates claims, knowing only that input's
+ * amount), the missing amounts can only add to the fee, so Σ given inputs − Σ outputs is a lower
+ * bound of the fee that our signed input pays: a node hiding a burn of our output behind an input
+ * of unknown amount proves that bound itself. The fee is then judged on that lower bound as soon
+ * as it reaches the relay floor ({@link SWEEP_FEE_FLOOR_PER_KW}): above `max_feerate_per_kw` the
+ * true feerate is too, and at or above the floor the default minimum cannot refuse an honest
+ * sweep. Below the floor (including every sweep whose outputs are at least the given inputs) the
+ * missing amounts could still make an honest fee, and at most floor × weight of ours can go to
+ * fee unjudged; `all_input_amounts_known` is then false and the rule does not apply.
+ */
+export function sweepFeeFacts(
+  spend: Pick<SpendTx, "tx" | "spent">,
+  weight: number,
+): SweepFee {
+  const outputTotal = spend.tx.outputs.reduce((t, o) => t + o.amount, 0n);
+  const inputTotal = spend.spent.reduce((t, x) => t + (x?.amount ?? 0n), 0n);
+  const fee = inputTotal > outputTotal ? inputTotal - outputTotal : 0n;
+  const feeratePerKw = feerateOf(fee, weight);
+  const allKnown = spend.spent.every((x) => x !== null);
+  return { judged: allKnown || feeratePerKw >= SWEEP_FEE_FLOOR_PER_KW, feeratePerKw };
+}
+
 /** Sequences BOLT #3 allows on inputs without a relative timelock (VLS `NON_ANCHOR_SEQS`). */
 export const NON_ANCHOR_SWEEP_SEQUENCES: readonly number[] = [0, 0xfffffffd, 0xffffffff];
 /** Sequences of HTLC outputs on anchor channels (`1 OP_CSV`, VLS `ANCHOR_SEQS`). */
@@ -346,7 +386,7 @@ function sweepKindFacts(s: SweepInputs): SweepKindFactsT {
   // One witness per input: item count, signature with sighash byte (73), selector, script.
   const witness = 1 + 74 + s.selectorBytes + compactSize(s.script.length).length + s.script.length;
   const weight = unsignedWeight(tx) + 2 + witness * tx.inputs.length;
-  const fee = inputTotal > outputTotal ? inputTotal - outputTotal : 0n;
+  const fee = sweepFeeFacts(s.spend, weight);
   const sweep: SweepFactsT = {
     version: tx.version,
     input_index: s.inputIndex,
@@ -359,8 +399,10 @@ function sweepKindFacts(s: SweepInputs): SweepKindFactsT {
     revocation_secret_known: s.secretKnown,
     input_amount_sat: spent[s.inputIndex]?.amount ?? 0n,
     output_total_sat: outputTotal,
-    all_input_amounts_known: allKnown,
-    feerate_per_kw: allKnown ? feerateOf(fee, weight) : 0,
+    // True also when the given amounts alone prove a fee at or above the relay floor: the
+    // missing ones can only raise it (sweepFeeFacts), so policy-sweep-fee-range judges the bound.
+    all_input_amounts_known: fee.judged,
+    feerate_per_kw: fee.feeratePerKw,
     required_csv: s.requiredCsv,
     sequence_ok: s.sequenceOk,
     wallet_lookup_ok: [...s.spend.outputPaths].every(walletPathOk),

@@ -12,7 +12,7 @@
  *   approved payment settles, the chain extends its old tip.
  */
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { concat, u32le } from "../../../core/bytes.ts";
+import { concat, toHex, u32le } from "../../../core/bytes.ts";
 import { sha256d } from "../../../core/crypto/mod.ts";
 import { parseHeader } from "../../../core/node/chain.ts";
 import { decideApproval, listApprovals, QueueApprover } from "../../../core/node/approvals.ts";
@@ -31,6 +31,7 @@ import {
   walletScript,
 } from "./_rules_fixture.ts";
 import { fundingTx, walletCoins, withdrawal } from "./_onchain_fixture.ts";
+import { forwardAcross, hashFor, preimageOf } from "./_forwards.ts";
 import {
   channelAnnouncement,
   channelUpdate,
@@ -236,4 +237,40 @@ Deno.test("restart: decisions after reopening the SQLite store are the ones befo
     await store.close().catch(() => {});
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("restart: a preimage first shown with a refused request is saved by the allowed one", async () => {
+  // Channel A forwards the 49k-sat HTLC that channel B brings in; A's peer fulfils it. With
+  // require_settlement_preimage, value may leave A only for hashes whose preimage we know.
+  const { a } = await forwardAcross({ site: "param require_settlement_preimage = true" });
+  await a.update("us", 1);
+  a.htlcs = [];
+  a.acceptorMsat += 49_000_000n;
+  const request = await a.peerSignsOurs(2);
+  const key = `node/preimage/${toHex(hashFor(1))}`;
+  // Refused (the peer's signature is wrong) although it shows the preimage: nothing is kept,
+  // in the store (expectRefusal compares it) or in the signer's memory.
+  await expectRefusal(
+    a,
+    () =>
+      a.signer.validateHolderCommitment(a.id, {
+        ...request,
+        counterpartySig: new Uint8Array(64).fill(1),
+        preimages: [preimageOf(1)],
+      }),
+    ["policy-revoke-new-commitment-signed"],
+  );
+  strictEqual(await a.store.get(key), undefined);
+  // Allowed with the same preimage: its hash is persisted with the commitment.
+  await a.signer.validateHolderCommitment(a.id, { ...request, preimages: [preimageOf(1)] });
+  deepStrictEqual((await a.store.get(key))?.value, "true");
+  // Restart on the same store: signing the peer's commitment 2 without the HTLC moves 49k sat
+  // away from us, allowed only because the restarted signer knows the preimage.
+  await a.reopen();
+  await a.revoke("us", 1);
+  await a.commit("us", 2);
+  await a.revoke("peer", 1);
+  const e = (await a.state()).enforcement;
+  deepStrictEqual([e.nextHolderCommitNum, e.nextCounterpartyCommitNum], [3, 3]);
+  deepStrictEqual((await a.store.list("node/preimage/")).map((x) => x.key), [key]);
 });

@@ -906,6 +906,35 @@ refusal("policy-commitment-retry-same", "a retry with other balances", async () 
   );
 });
 
+refusal("policy-commitment-retry-same", "the pending commitment with other content", async () => {
+  const rig = await Rig.create();
+  await rig.openWithTwoHtlcs();
+  await rig.commit("us", 3);
+  await rig.revoke("peer", 2);
+  // Our commitment 3 validated: pending until we revoke 2 (H stays 3).
+  const first = await rig.peerSignsOurs(3);
+  await rig.signer.validateHolderCommitment(rig.id, first);
+  const pending = (await rig.state()).enforcement.pendingHolder;
+  strictEqual(pending?.info.number, 3);
+  // Validated again, identical (LDK after a reconnect): allowed, nothing persisted.
+  const before = await rig.snapshot();
+  await rig.signer.validateHolderCommitment(rig.id, first);
+  strictEqual(await rig.snapshot(), before);
+  // The peer signs other content under the same number: refused, the pending one stays.
+  const other = await rig.peerSignsOurs(3, (r) => ({
+    ...r,
+    feeratePerKw: r.feeratePerKw + 100,
+    values: r.values && { ...r.values, toBroadcasterSat: r.values.toBroadcasterSat - 100n },
+  }));
+  await expectRefusal(
+    rig,
+    () => rig.signer.validateHolderCommitment(rig.id, other),
+    ["policy-commitment-retry-same"],
+  );
+  await rig.revoke("us", 2);
+  deepStrictEqual((await rig.state()).enforcement.currentHolder, pending);
+});
+
 refusal("policy-commitment-spends-active-utxo", "after we signed a force close", async () => {
   const rig = await Rig.create();
   await rig.open();
@@ -1315,6 +1344,85 @@ refusal(
   "policy-sweep-fee-range",
   "the output burnt as fee",
   () => refusedDelayedSweep({ fee: 500_000n }, ["policy-sweep-fee-range"]),
+);
+
+/**
+ * A sweep of output `vout` of `c` plus a foreign input whose amount the node leaves out (as LDK
+ * does for the inputs it does not ask us to sign), paying `out` sat to our wallet key 5.
+ */
+function sweepWithUnknownInput(
+  c: RebuiltCommitment,
+  vout: number,
+  o: { sequence: number; out: bigint },
+): SpendTx {
+  const tx = makeTx(
+    [{ txid: txid(c.tx), vout, sequence: o.sequence }, { txid: OTHER_OUTPOINT, vout: 0 }],
+    [{ amount: o.out, script: walletScript(5) }],
+  );
+  return spendOf(tx, {
+    spent: [{ amount: c.outputs[vout].amountSat, script: c.outputs[vout].scriptPubKey }, null],
+    outputPaths: [[5]],
+  });
+}
+
+refusal(
+  "policy-sweep-fee-range",
+  "our output burnt behind an input of unknown amount (delayed, HTLC and justice sweeps)",
+  async () => {
+    // The mainnet cap (test networks allow 333,333 sat/kw, more than a 50k-sat HTLC can burn).
+    const rig = await Rig.create({ site: "param max_feerate_per_kw = 25_000 per-kw" });
+    await rig.openWithTwoHtlcs();
+    // Our to_local of commitment 2, the HTLC the peer offered on its commitment 2, and the
+    // peer's revoked commitment 1's to_local: each with 1,000 sat paid out of its whole value
+    // (the rest is fee, however much the unknown input adds), then with the unknown input
+    // funding the outputs above our value (an aggregated claim): allowed.
+    const ours = rig.holderCommitment("us", 2);
+    const theirs = rig.holderCommitment("peer", 2);
+    const revoked = rig.holderCommitment("peer", 1);
+    const local = outputOf(ours, "to_broadcaster");
+    const htlc = theirs.outputs.findIndex((o) => o.kind === "htlc" && o.htlc?.offered);
+    const penalty = outputOf(revoked, "to_broadcaster");
+    const cases: [RebuiltCommitment, number, (spend: SpendTx) => Promise<unknown>][] = [
+      [ours, local, (spend) =>
+        rig.signer.signDelayedSweep(rig.id, {
+          number: 2,
+          spend,
+          inputIndex: 0,
+          witnessScript: ours.outputs[local].witnessScript,
+        })],
+      [theirs, htlc, (spend) =>
+        rig.signer.signCounterpartyHtlcSweep(rig.id, {
+          spend,
+          inputIndex: 0,
+          witnessScript: theirs.outputs[htlc].witnessScript,
+          perCommitmentPoint: holderPoint(rig.peer.keys, 2),
+        })],
+      [revoked, penalty, (spend) =>
+        rig.signer.signJusticeSweep(rig.id, {
+          spend,
+          inputIndex: 0,
+          witnessScript: revoked.outputs[penalty].witnessScript,
+          revocationSecret: holderSecret(rig.peer.keys, 1),
+        })],
+    ];
+    const sequences = [6, 0xfffffffd, 0xffffffff];
+    for (const [k, [c, vout, sign]] of cases.entries()) {
+      const sequence = sequences[k];
+      await expectRefusal(
+        rig,
+        () => sign(sweepWithUnknownInput(c, vout, { sequence, out: 1_000n })),
+        ["policy-sweep-fee-range"],
+      );
+      await sign(sweepWithUnknownInput(c, vout, { sequence, out: c.outputs[vout].amountSat + 1n }));
+    }
+    const sweeps = rig.audit.filter((a) => a.kind.endsWith("_sweep"));
+    deepStrictEqual(
+      sweeps.map((a) => [a.kind, a.decision.allowed, a.decision.warnings.length]),
+      ["sign_delayed_sweep", "sign_counterparty_htlc_sweep", "sign_justice_sweep"].flatMap((
+        kind,
+      ) => [[kind, false, 0], [kind, true, 0]]),
+    );
+  },
 );
 
 refusal(

@@ -670,3 +670,55 @@ Deno.test("validateHolderCommitment: bad signatures, a revoked or a far-ahead nu
     "some-rule",
   ]);
 });
+
+Deno.test("validateHolderCommitment: the pending commitment validated again is a retry, never replaced", () => {
+  const ch = new Channel(false, 300_000_000n);
+  ch.open();
+  ch.commit("peer", 1); // our commitment 1 is pending: H = 1 until we revoke 0
+  const pending = ch.us.state.enforcement.pendingHolder;
+  strictEqual(pending?.info.number, 1);
+  strictEqual(ch.us.state.enforcement.nextHolderCommitNum, 1);
+  const v = ch.valuesFor("us");
+  const request = (values: { toBroadcasterSat: bigint; toCountersignatorySat: bigint }) => {
+    const base = { number: 1, feeratePerKw: FEERATE, htlcs: v.htlcs, values };
+    const sigs = signCounterpartyCommitment(ctxOf(ch.peer), {
+      ...base,
+      perCommitmentPoint: holderPoint(ch.us.keys, 1),
+    }).release();
+    return {
+      ...base,
+      counterpartySig: sigs.signature,
+      counterpartyHtlcSigs: sigs.htlcSignatures,
+    };
+  };
+  // LDK validates it again after a reconnect: identical, allowed, nothing changes.
+  const same = validateHolderCommitment(ctxOf(ch.us), request(v));
+  const c = same.facts.commitment;
+  deepStrictEqual(
+    [c.is_retry, c.retry_same_point, c.retry_same_info, c.advances_state, c.transferred_sat],
+    [true, true, true, false, 0n],
+  );
+  deepStrictEqual(refusedBy(same), []);
+  strictEqual(same.next, ch.us.state);
+  strictEqual(same.withWarnings?.(["some-rule"]), ch.us.state);
+  // Other balances under the pending number (even 1000 sat more for us), validly signed by the
+  // peer: refused, and even a (demoted) refusal would leave the pending commitment as it was.
+  const other = validateHolderCommitment(
+    ctxOf(ch.us),
+    request({
+      toBroadcasterSat: v.toBroadcasterSat + 1000n,
+      toCountersignatorySat: v.toCountersignatorySat - 1000n,
+    }),
+  );
+  deepStrictEqual(
+    [other.facts.commitment.is_retry, other.facts.commitment.retry_same_info],
+    [true, false],
+  );
+  strictEqual(other.facts.commitment.counterparty_sig_valid, true);
+  deepStrictEqual(refusedBy(other), ["policy-commitment-retry-same"]);
+  strictEqual(other.next, ch.us.state);
+  strictEqual(other.withWarnings?.(["policy-commitment-retry-same"]), ch.us.state);
+  // The pending commitment still becomes current when we revoke 0.
+  ch.revoke("us", 0);
+  deepStrictEqual(ch.us.state.enforcement.currentHolder, pending);
+});
