@@ -8,10 +8,10 @@
  * Two shared facts are stricter for `sign_onchain` than on the channel kinds, because here the
  * signer can check them (vls.md §2.6, the input-amount lie):
  * - `tx.all_inputs_segwit`: every input's spent script is a segwit program (or our wallet's
- *   P2SH-P2WPKH) *and* that script is vouched for: by a non-witness UTXO whose txid matched the
- *   prevout, or by a taproot signature we make (BIP-341 signs every input's amount and script).
- *   This is VLS's `segwit_flags`, so `policy-onchain-funding-non-malleable` refuses funding
- *   transactions whose inputs the node only described.
+ *   P2SH-P2WPKH) *and* that script is vouched for (`onchain.inputs[].verified`: its previous
+ *   transaction, or a taproot signature of ours as described there). This is VLS's
+ *   `segwit_flags`, so `policy-onchain-funding-non-malleable` refuses funding transactions whose
+ *   inputs the node only described.
  * - `tx.unknown_outputs_approved` / `tx.approved_unknown_sat`: the operator's approval of this
  *   transaction's unknown outputs (outputs without a derivation path only); approved value is a
  *   payment, not a fee, and is left out of `tx.non_beneficial_sat` (rules-spec.md, VLS gap note).
@@ -45,7 +45,15 @@ export const OnchainWalletInputFacts = z.object({
   amount_sat: sat(),
   /** The input carries its previous transaction (its txid matched the prevout). */
   has_non_witness_utxo: z.boolean(),
-  /** The amount and script are vouched for (previous transaction, or our taproot signature). */
+  /**
+   * The amount and script are vouched for: by the input's previous transaction (its txid matched
+   * the prevout); or by our BIP-341 signature on a taproot input proven ours (its previous
+   * transaction pays our key), which commits to every input's amount and script and which the
+   * transaction cannot do without; or, for a taproot input we sign, by our own signature. A
+   * taproot input the node only *claims* pays our key may be its own coin: our signature on it is
+   * never needed, so it vouches for no other input (a segwit v0 wallet input then needs its own
+   * previous transaction).
+   */
   verified: z.boolean(),
   /** The spent output is segwit (or our P2SH-P2WPKH) and {@link verified}. */
   segwit_verified: z.boolean(),
@@ -67,7 +75,10 @@ export const OnchainWalletFacts = z.object({
   foreign_input_count: int(),
   /** Utxo entries of the request that no input spends (ignored, as CLN's hsmd does). */
   unused_utxo_count: int(),
-  /** We sign at least one taproot input, so every input's amount and script are committed to. */
+  /**
+   * We sign at least one taproot input. Its signature commits to every input's amount and
+   * script, but vouches for the other inputs only if that input is proven ours (see `verified`).
+   */
   signs_taproot: z.boolean(),
   /** Every input is `verified`: no amount can lie (the multi-call fee attack of BIP-143). */
   all_inputs_verified: z.boolean(),

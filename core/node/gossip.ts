@@ -671,6 +671,51 @@ export function signChannelAnnouncement(
   };
 }
 
+/**
+ * The context of {@link signGossipMessage}: the node's, plus our channels with a peer, which a
+ * `channel_announcement` whose short channel id the service has not mapped yet is checked
+ * against. LDK asks for the node signature (1006) *before* the funding key's (which is what maps
+ * the short channel id), so that announcement cannot be found by its short channel id.
+ */
+export interface GossipMessageContext extends NodeSignContext {
+  /**
+   * Every channel we have with the peer `peerId` (33 bytes), closed ones included. Absent: an
+   * announcement with an unmapped short channel id cannot be checked (facts with
+   * `is_our_channel: false`, as a private channel's).
+   */
+  channelsWithPeer?: (peerId: Uint8Array) => KnownChannel[];
+}
+
+/**
+ * Our channel a `channel_announcement` signed with the node key alone describes: by its short
+ * channel id, else (when the context lists our channels with a peer) the channel with the other
+ * node whose funding key is the announcement's `bitcoin_key` on our side. Throws
+ * {@link NodeRequestError} `unknown-channel` when our channels with that peer are known and none
+ * has that key: the node key would vouch that our node funded a 2-of-2 it has no key of.
+ */
+function announcedChannel(
+  ctx: GossipMessageContext,
+  ca: ChannelAnnouncement,
+): KnownChannel | undefined {
+  const byScid = ctx.channelByScid?.(ca.shortChannelId);
+  if (byScid !== undefined || ctx.channelsWithPeer === undefined) return byScid;
+  const ours = ctx.keys.nodeId;
+  const side = equal(ca.nodeId1, ours) ? 1 : equal(ca.nodeId2, ours) ? 2 : 0;
+  // Not our node at either end: policy-gossip-our-node refuses it.
+  if (side === 0) return undefined;
+  const peer = side === 1 ? ca.nodeId2 : ca.nodeId1;
+  const ourKey = side === 1 ? ca.bitcoinKey1 : ca.bitcoinKey2;
+  const found = ctx.channelsWithPeer(peer).find((c) => equal(c.holderFundingPubkey, ourKey));
+  if (found === undefined) {
+    throw new NodeRequestError(
+      "unknown-channel",
+      `sign_gossip_message: channel_announcement ${formatShortChannelId(ca.shortChannelId)}: ` +
+        "the bitcoin key on our side is not our funding key of any channel with that peer",
+    );
+  }
+  return found;
+}
+
 /** `sign_gossip_message` (VLS 1006, LDK `NodeSigner::sign_gossip_message`). */
 export const SignGossipMessageRequest = z.object({
   /** LDK's unsigned gossip message: the signed fields only, no type, no signatures. */
@@ -715,11 +760,12 @@ export function classifyUnsignedGossip(
  * Sign LDK's unsigned gossip message with the node key (VLS 1006). The request is classified
  * ({@link classifyUnsignedGossip}) and gets the facts of its own kind, with
  * `gossip.unsigned_form` set, so the same rules hold whichever message carried it. A
- * `channel_announcement` is matched to our channel through `ctx.channelByScid`. Releases the
- * 64-byte compact signature.
+ * `channel_announcement` is matched to our channel through `ctx.channelByScid`, else by our
+ * funding key among `ctx.channelsWithPeer` (none: `unknown-channel`, see
+ * {@link GossipMessageContext}). Releases the 64-byte compact signature.
  */
 export function signGossipMessage(
-  ctx: NodeSignContext,
+  ctx: GossipMessageContext,
   request: SignGossipMessageRequestT,
 ): GossipOutcome {
   const message = parseRequest(SignGossipMessageRequest, request, "sign_gossip_message")
@@ -735,7 +781,7 @@ export function signGossipMessage(
     };
   }
   const ca = parseChannelAnnouncement(message);
-  const channel = ctx.channelByScid?.(ca.shortChannelId);
+  const channel = announcedChannel(ctx, ca);
   const facts: SignChannelAnnouncementFactsT = {
     gossip: gossipFacts("channel_announcement", channelAnnouncementWellFormed(ca), message, true),
     channel_announcement: channelAnnouncementFacts(ctx, ca, channel, false),

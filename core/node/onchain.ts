@@ -100,6 +100,13 @@ export interface OnchainWalletContext {
   /** Highest wallet index used so far (persisted by the service from `next`); -1 or absent: none. */
   walletMaxUsedIndex?: number;
   /**
+   * The policy's `wallet_gap_limit`, if the service passes it: the most one transaction moves the
+   * persisted highest used wallet index past its current value when the policy accepted change
+   * next to a wallet input above it ({@link nextMaxUsedIndex}). Absent:
+   * {@link DEFAULT_WALLET_INDEX_STEP}.
+   */
+  walletGapLimit?: number;
+  /**
    * The ready channel whose funding outpoint is `txid:vout` (txid as lower-case hex in internal
    * byte order, as `ChannelSetup.fundingOutpoint`), or null. Absent: no output funds a channel.
    */
@@ -126,11 +133,19 @@ export interface SignOnchainRequest {
   purpose: OnchainPurpose;
 }
 
+/**
+ * How far one transaction may move the persisted highest used wallet index past its value when
+ * the change was accepted next to a wallet input above it, if the service does not pass the
+ * policy's gap ({@link OnchainWalletContext.walletGapLimit}): BIP-44's address gap limit, 20.
+ */
+export const DEFAULT_WALLET_INDEX_STEP = 20;
+
 /** What the service persists when the policy allows the request. */
 export interface OnchainWalletNext {
   /**
-   * The highest wallet index used so far, including this transaction's wallet inputs and wallet
-   * outputs (`policy-onchain-wallet-path-predictable` bounds new change indexes with it).
+   * The highest wallet index used so far, raised by this transaction's wallet outputs only and
+   * by at most one gap ({@link nextMaxUsedIndex}); `policy-onchain-wallet-path-predictable`
+   * bounds new change indexes with it.
    */
   walletMaxUsedIndex: number;
 }
@@ -407,6 +422,10 @@ export function signOnchain(
   if (!Number.isSafeInteger(maxUsed) || maxUsed < -1 || maxUsed >= 0x80000000) {
     throw new NodeRequestError("invariant", "the context's highest used wallet index is invalid");
   }
+  const gap = ctx.walletGapLimit;
+  if (gap !== undefined && (!Number.isSafeInteger(gap) || gap < 0)) {
+    throw new NodeRequestError("invariant", "the context's wallet gap limit is invalid");
+  }
   const { tx } = psbt;
   const inputCount = tx.inputs.length;
 
@@ -463,6 +482,12 @@ export function signOnchain(
     tx.inputs.map((i) => outpointKey(i.txid, i.vout)).filter((k) => byOutpoint.has(k)),
   );
   const signsTaproot = owned.some((p) => p.form === "p2tr");
+  const hasPrevTx = (i: number) => psbt.inputs[i].nonWitnessUtxo !== undefined;
+  // A taproot signature of ours vouches for the other inputs only when its input is proven ours:
+  // its previous transaction (txid checked against the prevout) pays our key at the amount the
+  // plan signs. A coin the node merely claims pays our key may be its own; our signature on it
+  // is then never needed, and would vouch for nothing.
+  const taprootVouches = owned.some((p) => p.form === "p2tr" && hasPrevTx(p.index));
   if (signsTaproot && spend.spent.some((s) => s === null)) {
     throw bad("a taproot signature needs the spent output of every input (BIP-341)");
   }
@@ -513,7 +538,13 @@ export function signOnchain(
 
   // Mingle: a foreign input and the unknown output of the same index are an HTLC pair. The pair's
   // input is left out of the input sum, so what counts is what leaves the other inputs (ours): an
-  // HTLC output that takes more than its input is paid from them and stays in the fee.
+  // HTLC output that takes more than its input is paid from them and stays in the fee. A pair
+  // needs no approval, so an attacker can pair its own output with its own input, but it gains
+  // nothing over the fee budget: the paired output is not beneficial, so all of our (verified)
+  // inputs' value that does not come back to a wallet, allowlisted or approved output is
+  // non-beneficial and bounded by policy-onchain-fee-range. Neither does the pair's input amount
+  // (the node's word) enter the sum. The input at a paired output's index is never one we sign
+  // here, and a request that signs it sees that output unpaired (unknown, needing approval).
   let pairedIn = 0n;
   const pairedOutput = new Map<number, number>();
   const outputs = shared.tx.outputs.map((o): OnchainOutputFactsT => {
@@ -536,19 +567,24 @@ export function signOnchain(
   const nb = t.input_sum_sat - pairedIn - t.beneficial_sat - approvedSat;
   const nonBeneficial = nb > 0n ? nb : 0n;
 
-  // Which inputs' amounts and scripts are vouched for (vls.md §2.6, the input-amount lie).
+  // Which inputs' amounts and scripts are vouched for (vls.md §2.6, the input-amount lie): its
+  // previous transaction; or a taproot signature of ours over a coin proven ours (BIP-341 commits
+  // to every input's amount and script, and the transaction cannot be valid without that
+  // signature); or, for a taproot input we sign, our own signature. The last is safe without a
+  // proof: if the coin is ours, a lie about any amount makes the signature invalid, and if it is
+  // the node's own coin, its claimed amount only adds to the value counted as leaving us.
   const inputs = tx.inputs.map((_, i): OnchainWalletInputFactsT => {
     const p = plans[i];
     const s = spend.spent[i];
-    const hasPrevTx = psbt.inputs[i].nonWitnessUtxo !== undefined;
-    const verified = s !== null && (hasPrevTx || signsTaproot);
+    const prevTx = hasPrevTx(i);
+    const verified = s !== null && (prevTx || taprootVouches || p?.form === "p2tr");
     const segwit = s !== null && (isWitnessProgram(s.script) || p?.form === "p2sh_p2wpkh");
     return {
       index: i,
       owner: p?.owner ?? "foreign",
       script_type: p?.form ?? (s ? scriptType(s.script) : "other"),
       amount_sat: s?.amount ?? 0n,
-      has_non_witness_utxo: hasPrevTx,
+      has_non_witness_utxo: prevTx,
       verified,
       segwit_verified: verified && segwit,
       wallet_index: p?.walletIndex ?? -1,
@@ -598,14 +634,44 @@ export function signOnchain(
     kind: "sign_onchain",
     facts,
     next: {
-      walletMaxUsedIndex: Math.max(
-        maxUsed,
-        maxOf(walletInputIndexes),
-        maxOf(walletOutputIndexes),
-      ),
+      walletMaxUsedIndex: nextMaxUsedIndex(maxUsed, {
+        walletInputs: walletInputIndexes,
+        walletOutputs: walletOutputIndexes,
+        gapLimit: ctx.walletGapLimit,
+      }),
     },
     release: () => signPlans(psbt, { plans: owned, prevouts }),
   };
+}
+
+/**
+ * The highest wallet index used after a transaction the policy allowed: `maxUsed` raised by the
+ * transaction's wallet *outputs* (change the policy approved), never by its wallet inputs, and by
+ * at most one gap per transaction.
+ *
+ * An input's key index is the node's word: a previous transaction is only checked against the
+ * prevout's txid, so a made-up coin "at" key 2^31-2 signs as well as a real one (the transaction
+ * can never confirm, but the index would stay). An output's index was bounded by
+ * `policy-onchain-wallet-path-predictable`: at most `wallet_gap_limit` past
+ * `max(maxUsed, highest wallet input index)`. When no wallet input is above `maxUsed`, that bound
+ * is `maxUsed` plus the gap, and the output index is recorded as is. When one is (a coin the
+ * signer had not seen, or a made-up one), the output may be far past `maxUsed`: the record then
+ * moves by at most `gapLimit` (default {@link DEFAULT_WALLET_INDEX_STEP}) or by what the policy
+ * let the output exceed that input by (itself at most the policy's gap), whichever is larger.
+ * A restore that scans a gap past the coins it finds can then be led astray by at most one gap
+ * per signed transaction, not sent to an index no restore reaches in one request.
+ */
+export function nextMaxUsedIndex(
+  maxUsed: number,
+  options: { walletInputs: number[]; walletOutputs: number[]; gapLimit?: number },
+): number {
+  const highest = (xs: number[]) => xs.reduce((m, x) => Math.max(m, x), -1);
+  const out = highest(options.walletOutputs);
+  if (out <= maxUsed) return maxUsed;
+  const anchor = Math.max(maxUsed, highest(options.walletInputs));
+  const gap = options.gapLimit ?? DEFAULT_WALLET_INDEX_STEP;
+  const step = Math.max(gap, out - anchor);
+  return Math.min(out, maxUsed + step);
 }
 
 function withPartialSig(input: PsbtInput, sig: PartialSig): PsbtInput {

@@ -19,6 +19,7 @@ import {
   classifyUnsignedGossip,
   featureBits,
   formatShortChannelId,
+  type GossipMessageContext,
   parseChannelUpdate,
   parseNodeAnnouncement,
   signChannelAnnouncement,
@@ -32,7 +33,7 @@ import {
   SignChannelUpdateFacts,
   SignNodeAnnouncementFacts,
 } from "../../../core/node/facts_sign.ts";
-import type { KnownChannel } from "../../../core/node/sign_context.ts";
+import { type KnownChannel, NodeRequestError } from "../../../core/node/sign_context.ts";
 import { contextOf, seedKeys } from "./_sign_fixture.ts";
 
 const KEYS = seedKeys("regtest");
@@ -339,9 +340,11 @@ Deno.test("channel_update facts: unknown channel, other chain, flags, capacity",
 });
 
 /** The signed part of a channel_announcement between us and PEER, sorted as BOLT #7 requires. */
-function channelAnnouncementBody(options: { swap?: boolean; ourFunding?: Uint8Array } = {}) {
+function channelAnnouncementBody(
+  options: { swap?: boolean; ourFunding?: Uint8Array; peerFunding?: Uint8Array } = {},
+) {
   const ours = { node: KEYS.nodeId, key: options.ourFunding ?? CHANNEL_KEYS.fundingPubkey };
-  const theirs = { node: PEER, key: PEER_FUNDING };
+  const theirs = { node: PEER, key: options.peerFunding ?? PEER_FUNDING };
   let [first, second] = compare(ours.node, theirs.node) < 0 ? [ours, theirs] : [theirs, ours];
   if (options.swap) [first, second] = [second, first];
   return concat(
@@ -478,6 +481,62 @@ Deno.test("sign_gossip_message (1006): classifies LDK's unsigned messages", () =
     .channel_announcement;
   strictEqual(lca.is_our_channel, false);
   strictEqual(lca.funding_key_is_ours, false);
+});
+
+Deno.test("sign_gossip_message (1006): an unmapped announcement must carry our funding key with that peer", () => {
+  // LDK asks for the node signature before the funding key's: the short channel id is unmapped.
+  const withPeer = (channels: KnownChannel[]): GossipMessageContext => ({
+    ...contextOf(KEYS, { now: NOW }),
+    channelsWithPeer: (peer) => (equal(peer, PEER) ? channels : []),
+  });
+  const other = KEYS.channelKeys(ChannelId.fromPeerDbid(PEER, 6n)).fundingPubkey;
+  const second: KnownChannel = { ...CHANNEL, holderFundingPubkey: other };
+  // Found among our channels with the peer by its funding key: checked as our channel.
+  const honest = signGossipMessage(withPeer([second, CHANNEL]), {
+    message: channelAnnouncementBody(),
+  });
+  const ca = (honest.facts as { channel_announcement: Record<string, unknown> })
+    .channel_announcement;
+  deepStrictEqual(
+    [ca.is_our_channel, ca.funding_key_is_ours, ca.counterparty_funding_key_matches],
+    [true, true, true],
+  );
+  strictEqual(ecdsaVerify(honest.release(), sha256d(channelAnnouncementBody()), KEYS.nodeId), true);
+  // Our funding key, but another peer funding key than the channel's: the rule sees it.
+  const mixed = signGossipMessage(withPeer([CHANNEL]), {
+    message: channelAnnouncementBody({ peerFunding: publicKey(new Uint8Array(32).fill(0x32)) }),
+  });
+  const mca = (mixed.facts as { channel_announcement: Record<string, unknown> })
+    .channel_announcement;
+  deepStrictEqual([mca.is_our_channel, mca.counterparty_funding_key_matches], [true, false]);
+  // A 2-of-2 of keys that are not ours (the attacker's own), with a peer we have channels with
+  // or with none: the node key never vouches for it.
+  const fake = channelAnnouncementBody({ ourFunding: publicKey(new Uint8Array(32).fill(0x33)) });
+  for (const channels of [[CHANNEL, second], []]) {
+    throws(
+      () => signGossipMessage(withPeer(channels), { message: fake }),
+      (e) =>
+        e instanceof NodeRequestError && e.code === "unknown-channel" &&
+        e.message ===
+          "sign_gossip_message: channel_announcement 700000x1234x1: the bitcoin key on our side " +
+            "is not our funding key of any channel with that peer",
+    );
+  }
+  // Mapped by short channel id, the announcement is checked against that channel as before.
+  const mapped = signGossipMessage(
+    { ...withPeer([]), channelByScid: lookup(CHANNEL) },
+    { message: fake },
+  );
+  const pca = (mapped.facts as { channel_announcement: Record<string, unknown> })
+    .channel_announcement;
+  deepStrictEqual([pca.is_our_channel, pca.funding_key_is_ours], [true, false]);
+  // Not our node at either end: no lookup, policy-gossip-our-node refuses it.
+  const stranger = publicKey(new Uint8Array(32).fill(0x34));
+  const [n1, n2] = compare(stranger, PEER) < 0 ? [stranger, PEER] : [PEER, stranger];
+  const theirs = concat(u16be(0), CHAIN, u64be(SCID), n1, n2, PEER_FUNDING, PEER_FUNDING);
+  const t = signGossipMessage(withPeer([]), { message: theirs });
+  const tca = (t.facts as { channel_announcement: Record<string, unknown> }).channel_announcement;
+  deepStrictEqual([tca.node_id_is_ours, tca.is_our_channel], [false, false]);
 });
 
 Deno.test("the full-form and unsigned-form signatures of one update are the same", () => {

@@ -38,7 +38,9 @@ import { ChannelId } from "../../../core/keys/types.ts";
 import type { CloseInfo, Utxo } from "../../../core/protocol/mod.ts";
 import { bip86OutputKey } from "../../../core/node/wallet.ts";
 import {
+  DEFAULT_WALLET_INDEX_STEP,
   type FundingChannel,
+  nextMaxUsedIndex,
   type OnchainWalletContext,
   signOnchain,
   type SignOnchainRequest,
@@ -417,9 +419,9 @@ Deno.test("input-amount lie: a previous transaction that is not the prevout's is
   );
 });
 
-Deno.test("input-amount lie: witness-only segwit v0 amounts are unverified; a taproot signature vouches for all", () => {
+Deno.test("input-amount lie: witness-only segwit v0 amounts are unverified; a taproot signature on a coin proven ours vouches for all", () => {
   const psbt = buildPsbt(
-    [{ prev: COINS, vout: 1, nonWitness: false }, { prev: COINS, vout: 3, nonWitness: false }],
+    [{ prev: COINS, vout: 1, nonWitness: false }, { prev: COINS, vout: 3 }],
     [{ amount: 590_000n, script: ALLOWLISTED }],
   );
   const v0Only = signOnchain(ctxFor({ allowlist: [ALLOWLISTED] }), {
@@ -431,7 +433,7 @@ Deno.test("input-amount lie: witness-only segwit v0 amounts are unverified; a ta
   strictEqual(v0Only.onchain.all_inputs_verified, false);
   deepStrictEqual(v0Only.onchain.inputs.map((i) => [i.owner, i.verified]), [
     ["wallet", false],
-    ["foreign", false],
+    ["foreign", true],
   ]);
   const withTaproot = signOnchain(ctxFor({ allowlist: [ALLOWLISTED] }), {
     utxos: [utxoOf(COINS, 1, 5), utxoOf(COINS, 3, 8)],
@@ -441,6 +443,10 @@ Deno.test("input-amount lie: witness-only segwit v0 amounts are unverified; a ta
   strictEqual(withTaproot.facts.onchain.signs_taproot, true);
   strictEqual(withTaproot.facts.onchain.all_inputs_verified, true);
   strictEqual(withTaproot.facts.tx.all_inputs_segwit, true);
+  deepStrictEqual(
+    withTaproot.facts.onchain.inputs.map((i) => [i.has_non_witness_utxo, i.verified]),
+    [[false, true], [true, true]],
+  );
   const signed = withTaproot.release();
   const prevouts = [COINS.outputs[1], COINS.outputs[3]];
   const sig = tapKeySig(signed, 1);
@@ -449,6 +455,51 @@ Deno.test("input-amount lie: witness-only segwit v0 amounts are unverified; a ta
   // The signature is useless with another amount for the other input: the lie cannot pay.
   const lied = [{ ...prevouts[0], amount: 300_000n }, prevouts[1]];
   strictEqual(verifyTaprootKeyPath(signed.tx, 1, { prevouts: lied, signature: sig }), false);
+});
+
+Deno.test("input-amount lie: a taproot coin the node only claims is ours vouches for nothing", () => {
+  // Without its previous transaction, the taproot input may be the node's own coin: our
+  // signature on it would never be needed, so it cannot vouch for the v0 input's amount.
+  const claimed = buildPsbt(
+    [{ prev: COINS, vout: 1, nonWitness: false }, { prev: COINS, vout: 3, nonWitness: false }],
+    [{ amount: 590_000n, script: ALLOWLISTED }],
+  );
+  const utxos = [utxoOf(COINS, 1, 5), utxoOf(COINS, 3, 8)];
+  const out = signOnchain(ctxFor({ allowlist: [ALLOWLISTED] }), {
+    utxos,
+    psbt: claimed,
+    purpose: "withdrawal",
+  }).facts;
+  strictEqual(out.onchain.signs_taproot, true);
+  strictEqual(out.onchain.all_inputs_verified, false);
+  deepStrictEqual(
+    out.onchain.inputs.map((i) => [i.owner, i.script_type, i.verified, i.segwit_verified]),
+    [["wallet", "p2wpkh", false, false], ["wallet", "p2tr", true, true]],
+    "the taproot input's own amount is committed to by our own signature",
+  );
+  strictEqual(out.tx.all_inputs_segwit, false);
+  // A foreign input is not vouched for by an unproven taproot signature either.
+  const foreign = signOnchain(ctxFor({ allowlist: [ALLOWLISTED] }), {
+    utxos: [utxoOf(COINS, 3, 8)],
+    psbt: claimed,
+    purpose: "withdrawal",
+  }).facts;
+  deepStrictEqual(foreign.onchain.inputs.map((i) => [i.owner, i.verified]), [
+    ["foreign", false],
+    ["wallet", true],
+  ]);
+  // Only taproot inputs, none proven: each is vouched for by our own signature (if one coin is
+  // ours, a lie about any amount invalidates its signature; if none is, nothing we sign pays).
+  const allTaproot = buildPsbt(
+    [{ prev: COINS, vout: 3, nonWitness: false }],
+    [{ amount: 190_000n, script: ALLOWLISTED }],
+  );
+  const tr = signOnchain(ctxFor({ allowlist: [ALLOWLISTED] }), {
+    utxos: [utxoOf(COINS, 3, 8)],
+    psbt: allTaproot,
+    purpose: "withdrawal",
+  }).facts;
+  strictEqual(tr.onchain.all_inputs_verified, true);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -895,6 +946,66 @@ Deno.test("the context must be consistent: the channel of that outpoint, a walle
     () => signOnchain({ ...ctxFor(), walletMaxUsedIndex: 1.5 }, withdrawal().request),
     (e) => e instanceof NodeRequestError && e.code === "invariant",
   );
+  for (const walletGapLimit of [-1, 2.5]) {
+    throws(
+      () => signOnchain({ ...ctxFor(), walletGapLimit }, withdrawal().request),
+      (e) =>
+        e instanceof NodeRequestError && e.code === "invariant" &&
+        e.message === "the context's wallet gap limit is invalid",
+    );
+  }
+});
+
+Deno.test("the highest used wallet index: raised by wallet outputs only, by one gap at most", () => {
+  // Change next to the coins spent, all below the recorded index: recorded as is.
+  deepStrictEqual(signOnchain(ctxFor({ maxUsed: 7 }), withdrawal().request).next, {
+    walletMaxUsedIndex: 9,
+  });
+  // A wallet input's index alone (no wallet output) moves nothing.
+  const far = prevTx([{ amount: 100_000n, script: walletScript(4500) }], 0x44);
+  const spendFar = (change: Out) => ({
+    utxos: [utxoOf(far, 0, 4500)],
+    psbt: buildPsbt([{ prev: far, vout: 0 }], [change]),
+    purpose: "withdrawal" as const,
+  });
+  deepStrictEqual(
+    signOnchain(
+      ctxFor({ maxUsed: 7, allowlist: [ALLOWLISTED] }),
+      spendFar({
+        amount: 99_000n,
+        script: ALLOWLISTED,
+      }),
+    ).next,
+    { walletMaxUsedIndex: 7 },
+  );
+  // Change next to a wallet input above the record: one step (the default 20, or the gap).
+  const next = (o: { maxUsed?: number; walletGapLimit?: number; change: number }) =>
+    signOnchain(
+      { ...ctxFor({ maxUsed: o.maxUsed }), walletGapLimit: o.walletGapLimit },
+      spendFar({ amount: 99_000n, script: walletScript(o.change), path: [o.change] }),
+    ).next.walletMaxUsedIndex;
+  strictEqual(next({ maxUsed: 7, change: 4501 }), 27);
+  strictEqual(next({ change: 4501 }), 19, "from none used");
+  strictEqual(next({ maxUsed: 7, walletGapLimit: 1000, change: 4501 }), 1007);
+  strictEqual(next({ maxUsed: 7, walletGapLimit: 5000, change: 4501 }), 4501);
+  // By what the policy let the change exceed that input by, when larger than the step.
+  strictEqual(next({ maxUsed: 7, change: 4550 }), 57);
+  // A change index at or below the record moves nothing.
+  strictEqual(next({ maxUsed: 5000, change: 4501 }), 5000);
+});
+
+Deno.test("nextMaxUsedIndex: the pure rule", () => {
+  const n = (maxUsed: number, walletInputs: number[], walletOutputs: number[], gapLimit?: number) =>
+    nextMaxUsedIndex(maxUsed, { walletInputs, walletOutputs, gapLimit });
+  strictEqual(n(-1, [], []), -1);
+  strictEqual(n(-1, [3, 5], [20]), 19);
+  strictEqual(n(20, [3, 5], [21]), 21);
+  strictEqual(n(20, [3, 5], [1020]), 1020, "no input above the record: the policy bounded it");
+  strictEqual(n(20, [0x7ffffffe], [0x7fffffff]), 40);
+  strictEqual(n(20, [0x7ffffffe], [0x7fffffff], 1000), 1020);
+  strictEqual(n(20, [0x7ffffffe], []), 20);
+  strictEqual(n(20, [100], [150, 30]), 70);
+  strictEqual(DEFAULT_WALLET_INDEX_STEP, 20);
 });
 
 Deno.test("sign_onchain facts register with the policy's fact registry", () => {

@@ -179,7 +179,7 @@ refusal(
         ),
       ["policy-onchain-wallet-path-predictable"],
     );
-    // Once index 4500 is used (a coin at key 4500 spent), 5000 is within the gap.
+    // Change next to a coin the transaction spends (key 4500) is within the gap of that coin.
     const far = prevTx([{ amount: 100_000n, script: walletScript(4500) }], 44);
     await rig.signer.signOnchain({
       utxos: [utxoOf(far, 0, 4500)],
@@ -188,8 +188,26 @@ refusal(
       ]),
       purpose: "withdrawal",
     });
+    // But the coin's key index is the node's word (its previous transaction need never have
+    // confirmed): the persisted highest used index moved by one step (20) from -1, not to 4501.
+    await expectRefusal(
+      rig,
+      () =>
+        rig.signer.signOnchain(
+          withdrawal(coins, [{ amount: 1_999_000n, script: walletScript(5000), path: [5000] }]),
+        ),
+      ["policy-onchain-wallet-path-predictable"],
+    );
+    await expectRefusal(
+      rig,
+      () =>
+        rig.signer.signOnchain(
+          withdrawal(coins, [{ amount: 1_999_000n, script: walletScript(1020), path: [1020] }]),
+        ),
+      ["policy-onchain-wallet-path-predictable"],
+    );
     await rig.signer.signOnchain(
-      withdrawal(coins, [{ amount: 1_999_000n, script: walletScript(5000), path: [5000] }]),
+      withdrawal(coins, [{ amount: 1_999_000n, script: walletScript(1019), path: [1019] }]),
     );
   },
 );
