@@ -236,6 +236,13 @@ export const PaymentFacts = z.object({
   incoming_min_funding_depth: blocks(),
   /** A channel bringing value in is closed or closing. */
   incoming_any_closed: z.boolean(),
+  /**
+   * This request's commitment may fail back an incoming HTLC with this hash (its value returns
+   * to the peer, as our output shows) although an outgoing one with it already left a commitment
+   * settled (its value went to the peer): a forward paid out and not collected. Read from the
+   * balances, without preimages (core/node/payments.ts `settlements`).
+   */
+  incoming_failed_after_outgoing_settled: z.boolean(),
 });
 
 /** `sign_counterparty_commitment` and `validate_holder_commitment`. */

@@ -1,9 +1,11 @@
 /**
  * The signer's book of payments: every channel's per-hash view (persisted under
  * `node/payments/<channel>`), the payments we approved to send (`node/invoice/<hash>`), the
- * invoices we issued (`node/issued/<hash>`) and the payment hashes whose preimage the node showed
- * us (`node/preimage/<hash>`, the hash only). From it the signer computes the `payments` facts of
- * every commitment request: node-wide totals per hash with the request applied.
+ * invoices we issued (`node/issued/<hash>`), the payment hashes whose preimage the node showed
+ * us (`node/preimage/<hash>`, the hash only) and the forwarded hashes whose outgoing HTLC settled
+ * while an incoming one is still on a channel (`node/settled`). From it the signer computes the
+ * `payments` facts of every commitment request: node-wide totals per hash with the request
+ * applied, each channel read from the commitments it can still broadcast (core/node/payments.ts).
  *
  * @module
  */
@@ -15,12 +17,17 @@ import type { Store, StoreWrite } from "../store/types.ts";
 import type { PaymentFactsT } from "../channel/facts.ts";
 import type { ChainView } from "../channel/ops/context.ts";
 import type { ChannelState } from "../channel/types.ts";
+import { isAnchors } from "../channel/rebuild.ts";
 import { type IssuedInvoice, IssuedInvoiceSchema } from "../node/sign_context.ts";
 import {
+  broadcastable,
   type ChannelPayments,
   channelPayments,
+  incomingHashes,
   paymentTotals,
   samePayments,
+  type Settlements,
+  settlements,
 } from "../node/payments.ts";
 
 /** Store prefixes of the payment book. */
@@ -29,6 +36,7 @@ export const PAYMENT_KEYS = {
   invoices: "node/invoice/",
   issued: "node/issued/",
   preimages: "node/preimage/",
+  settled: "node/settled",
 } as const;
 
 const ViewSchema = z.object({
@@ -38,6 +46,8 @@ const ViewSchema = z.object({
   outgoingCltvMax: z.number().int(),
 });
 const ViewsSchema = z.record(z.string(), ViewSchema);
+/** The `node/settled` record: hashes whose outgoing HTLC settled, their incoming side pending. */
+const SettledSchema = z.object({ hashes: z.array(z.string()) });
 
 /** A payment we approved to send: an invoice or a keysend (preapprove_invoice / _keysend). */
 export const ApprovedPaymentSchema = z.object({
@@ -61,6 +71,10 @@ export type ApprovedPayment = z.infer<typeof ApprovedPaymentSchema>;
 /** How long an approved invoice is kept after it expires (VLS: 24 hours). */
 export const APPROVAL_GRACE_SECONDS = 24 * 3600;
 
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  return a.size === b.size && [...a].every((x) => b.has(x));
+}
+
 function isPrunedMarker(value: unknown): boolean {
   return typeof value === "object" && value !== null &&
     (value as { pruned?: unknown }).pruned === true &&
@@ -72,13 +86,40 @@ interface Versioned<T> {
   version: number;
 }
 
-/** The latest commitments of a channel: ours (pending, else current) and the peer's. */
-export function latestCommitments(state: ChannelState): Parameters<typeof channelPayments>[0] {
-  const e = state.enforcement;
-  return {
-    holder: e.pendingHolder?.info ?? e.currentHolder?.info ?? null,
-    counterparty: e.currentCounterparty,
-  };
+/** A channel's views from the commitments it can still broadcast (core/node/payments.ts). */
+export function channelViews(state: ChannelState): ChannelPayments {
+  return channelPayments(broadcastable(state.enforcement));
+}
+
+/**
+ * How the request's new commitment (ours, or the peer's) left the HTLCs its predecessor of the
+ * same side carried (core/node/payments.ts `settlements`); null when it adds no commitment after
+ * another (a retry, commitment 0).
+ */
+function requestSettlements(
+  before: ChannelState,
+  next: ChannelState,
+  ctx: { isForward(hash: string): boolean; outgoingSettled(hash: string): boolean },
+): Settlements | null {
+  const setup = next.setup;
+  if (setup === null) return null;
+  const [a, b] = [before.enforcement, next.enforcement];
+  const holderBefore = a.pendingHolder?.info ?? a.currentHolder?.info;
+  const holderNext = b.pendingHolder?.info ?? b.currentHolder?.info;
+  const counterpartyBefore = a.currentCounterparty;
+  const counterpartyNext = b.currentCounterparty;
+  const transition = holderBefore && holderNext && holderNext.number > holderBefore.number
+    ? { previous: holderBefore, next: holderNext, ours: true }
+    : counterpartyBefore && counterpartyNext && counterpartyNext.number > counterpartyBefore.number
+    ? { previous: counterpartyBefore, next: counterpartyNext, ours: false }
+    : null;
+  if (transition === null) return null;
+  return settlements(transition, {
+    channelValueSat: setup.channelValueSat,
+    weOpened: setup.isOutbound,
+    anchors: isAnchors(setup),
+    ...ctx,
+  });
 }
 
 /** The result of {@link PaymentBook.assess}. */
@@ -89,6 +130,10 @@ export interface PaymentAssessment {
   views: ChannelPayments;
   /** Whether they differ from the stored ones. */
   changed: boolean;
+  /** The `node/settled` hashes after the request. */
+  settled: Set<string>;
+  /** Whether they differ from the stored ones. */
+  settledChanged: boolean;
 }
 
 /** See the module documentation. */
@@ -99,6 +144,8 @@ export class PaymentBook {
   readonly #pruned = new Map<string, number>();
   readonly #issued = new Map<string, IssuedInvoice>();
   readonly #preimages = new Set<string>();
+  /** Forwarded hashes whose outgoing HTLC settled (`node/settled`), with the record's version. */
+  #settled: Versioned<Set<string>> | null = null;
 
   private constructor() {}
 
@@ -125,6 +172,11 @@ export class PaymentBook {
     for (const e of await store.list(PAYMENT_KEYS.preimages)) {
       book.#preimages.add(e.key.slice(PAYMENT_KEYS.preimages.length));
     }
+    const settled = await store.get(PAYMENT_KEYS.settled);
+    if (settled !== undefined) {
+      const record = SettledSchema.parse(fromJson(settled.value));
+      book.#settled = { value: new Set(record.hashes), version: settled.version };
+    }
     return book;
   }
 
@@ -133,22 +185,60 @@ export class PaymentBook {
     return this.#approved.get(hash)?.value;
   }
 
+  /** Forwarded hashes whose outgoing HTLC settled while an incoming one is still on a channel. */
+  get settledHashes(): ReadonlySet<string> {
+    return this.#settled?.value ?? new Set();
+  }
+
   /**
    * The payment facts of a commitment request on channel `channel` whose state after the request
-   * would be `next`. `channels` resolves other channels' states (for depth and closed facts).
+   * would be `next`. `ctx.channelState` resolves the channels' states as they are before the
+   * request (this channel's included): every channel is read from the commitments it can
+   * broadcast now, so a revocation since its last commitment request counts.
    */
   assess(
     channel: string,
     next: ChannelState,
     ctx: { chain: ChainView; channelState(id: string): ChannelState | undefined },
   ): PaymentAssessment {
-    const stored = Object.fromEntries(
-      [...this.#views].map(([k, v]) => [k, v.value] as const),
+    const current = ctx.channelState(channel);
+    const stored = this.#views.get(channel)?.value ?? {};
+    const others: Record<string, ChannelPayments> = {};
+    const incoming = incomingHashes(broadcastable(next.enforcement));
+    if (current !== undefined) {
+      for (const h of incomingHashes(broadcastable(current.enforcement))) incoming.add(h);
+    }
+    for (const [id, v] of this.#views) {
+      if (id === channel) continue;
+      const s = ctx.channelState(id);
+      others[id] = s === undefined ? v.value : channelViews(s);
+      // Without its state, a hash on the channel may be incoming there.
+      const hashes = s === undefined
+        ? Object.keys(v.value)
+        : incomingHashes(broadcastable(s.enforcement));
+      for (const h of hashes) incoming.add(h);
+    }
+    const before = current === undefined ? stored : channelViews(current);
+    const views = channelViews(next);
+    const after = paymentTotals(others, { channel, views });
+    const previous = paymentTotals(others, { channel, views: before });
+    const settledBefore = this.settledHashes;
+    const moved = current === undefined ? null : requestSettlements(current, next, {
+      isForward: (hash) => incoming.has(hash),
+      outgoingSettled: (hash) => settledBefore.has(hash),
+    });
+    // A settled hash is kept while an incoming HTLC with it is on any channel after the request.
+    const incomingAfter = incomingHashes(broadcastable(next.enforcement));
+    for (const id of Object.keys(others)) {
+      const s = ctx.channelState(id);
+      const hashes = s === undefined
+        ? Object.keys(others[id])
+        : incomingHashes(broadcastable(s.enforcement));
+      for (const h of hashes) incomingAfter.add(h);
+    }
+    const settled = new Set(
+      [...settledBefore, ...(moved?.settledOutgoing ?? [])].filter((h) => incomingAfter.has(h)),
     );
-    const before = stored[channel] ?? {};
-    const views = channelPayments(latestCommitments(next));
-    const after = paymentTotals(stored, { channel, views });
-    const previous = paymentTotals(stored, { channel, views: before });
     const facts: PaymentFactsT[] = [];
     for (const [hash, t] of [...after].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const prev = previous.get(hash);
@@ -178,9 +268,16 @@ export class PaymentBook {
         preimage_known: this.#preimages.has(hash),
         incoming_min_funding_depth: minDepth === Infinity ? 0 : minDepth,
         incoming_any_closed: anyClosed,
+        incoming_failed_after_outgoing_settled: moved?.failedAfterSettled.has(hash) ?? false,
       });
     }
-    return { facts, views, changed: !samePayments(before, views) };
+    return {
+      facts,
+      views,
+      changed: !samePayments(stored, views),
+      settled,
+      settledChanged: !sameSet(settled, settledBefore),
+    };
   }
 
   #known(hash: string, channel: string, before: ChannelPayments): boolean {
@@ -193,25 +290,45 @@ export class PaymentBook {
     return false;
   }
 
-  /** The writes persisting `views` for `channel` (empty when unchanged). */
+  /**
+   * The writes persisting the request's views for `channel` and the settled hashes (none when
+   * unchanged), to go into the request's atomic batch.
+   */
   viewWrites(channel: string, assessment: PaymentAssessment): StoreWrite[] {
-    if (!assessment.changed) return [];
-    const stored = this.#views.get(channel);
-    return [{
-      key: PAYMENT_KEYS.views + channel,
-      value: toJson(assessment.views),
-      version: stored === undefined ? 0 : stored.version + 1,
-    }];
+    const writes: StoreWrite[] = [];
+    if (assessment.changed) {
+      const stored = this.#views.get(channel);
+      writes.push({
+        key: PAYMENT_KEYS.views + channel,
+        value: toJson(assessment.views),
+        version: stored === undefined ? 0 : stored.version + 1,
+      });
+    }
+    if (assessment.settledChanged) {
+      writes.push({
+        key: PAYMENT_KEYS.settled,
+        value: toJson({ hashes: [...assessment.settled].sort() }),
+        version: this.#settled === null ? 0 : this.#settled.version + 1,
+      });
+    }
+    return writes;
   }
 
   /** Apply {@link PaymentBook.viewWrites} to memory once they are durable. */
   commitViews(channel: string, assessment: PaymentAssessment): void {
-    if (!assessment.changed) return;
-    const stored = this.#views.get(channel);
-    this.#views.set(channel, {
-      value: assessment.views,
-      version: stored === undefined ? 0 : stored.version + 1,
-    });
+    if (assessment.changed) {
+      const stored = this.#views.get(channel);
+      this.#views.set(channel, {
+        value: assessment.views,
+        version: stored === undefined ? 0 : stored.version + 1,
+      });
+    }
+    if (assessment.settledChanged) {
+      this.#settled = {
+        value: assessment.settled,
+        version: this.#settled === null ? 0 : this.#settled.version + 1,
+      };
+    }
   }
 
   /**

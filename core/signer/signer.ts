@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { bytesToBigInt, fromHex, reverse, toHex } from "../bytes.ts";
+import { bytesToBigInt, equal, fromHex, reverse, toHex } from "../bytes.ts";
 import { ChannelId, type ChannelKeys, type KeyStyle, type NodeKeys } from "../keys/types.ts";
 import type { ExtendedPublicKey } from "../keys/bip32.ts";
 import type { Network } from "../bitcoin/network.ts";
@@ -85,6 +85,7 @@ import {
 } from "../node/sign_context.ts";
 import {
   type ChannelAnnouncementSignatures,
+  type GossipMessageContext,
   signChannelAnnouncement,
   type SignChannelAnnouncementRequestT,
   signChannelUpdate,
@@ -758,7 +759,7 @@ export class Signer<D extends Verdict = Verdict> {
   // -------------------------------------------------------------------------------------------
   // Node-level operations
 
-  #nodeContext(): NodeSignContext {
+  #nodeContext(): GossipMessageContext {
     return {
       keys: this.#keys,
       now: this.#clock(),
@@ -769,6 +770,18 @@ export class Signer<D extends Verdict = Verdict> {
         return this.#knownChannel(hex, loaded.state);
       },
       issuedInvoice: (hash) => this.#payments.issued(hash),
+      // Our channels with a peer (LDK keys-id channels name no peer: they are matched by the
+      // funding key alone).
+      channelsWithPeer: (peerId) => {
+        const out: KnownChannel[] = [];
+        for (const [hex, { state }] of this.#channels) {
+          const id = channelIdOf(hex);
+          if (id.peerId === undefined || equal(id.peerId, peerId)) {
+            out.push(this.#knownChannel(hex, state));
+          }
+        }
+        return out;
+      },
     };
   }
 

@@ -276,7 +276,7 @@ Deno.test("default policy: every example passes, and every rule and clause has e
     ),
     [],
   );
-  strictEqual(results.length, 526);
+  strictEqual(results.length, 530);
   for (const rule of policy.rules) {
     const mine = results.filter((r) => r.rule === rule.id);
     strictEqual(rule.description.length > 20, true, `${rule.id} has a description`);

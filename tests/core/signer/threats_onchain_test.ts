@@ -10,7 +10,9 @@
  *
  * Each attack is refused by rule id, nothing changes, and the honest form of the request passes.
  */
-import { strictEqual } from "node:assert/strict";
+import { rejects, strictEqual } from "node:assert/strict";
+import { compare, concat, u16be, u64be } from "../../../core/bytes.ts";
+import { CHAIN, scidOf } from "./_node_requests.ts";
 import { publicKey } from "../../../core/crypto/mod.ts";
 import { createPsbt } from "../../../core/bitcoin/psbt.ts";
 import { p2tr, p2wpkh } from "../../../core/bitcoin/script.ts";
@@ -205,4 +207,24 @@ Deno.test("wallet gap limit: a made-up coin at a far key index does not ratchet 
   await rig.signer.signOnchain(
     withdrawal(walletCoins(50), [{ amount: 1_999_000n, script: walletScript(21), path: [21] }]),
   );
+});
+
+Deno.test("threat: a channel announcement between us and the attacker over its own 2-of-2 is not signed", async () => {
+  const rig = await Rig.create();
+  const other = publicKey(new Uint8Array(32).fill(0x31));
+  const k1 = publicKey(new Uint8Array(32).fill(0x32)); // the attacker's funding keys, both sides
+  const k2 = publicKey(new Uint8Array(32).fill(0x33));
+  const [n1, n2] = compare(US_NODE.nodeId, other) < 0
+    ? [US_NODE.nodeId, other]
+    : [other, US_NODE.nodeId];
+  const body = concat(u16be(0), CHAIN, u64be(scidOf(700_000, 1, 0)), n1, n2, k1, k2);
+  const before = await rig.store.list("");
+  await rejects(() => rig.signer.signGossipMessage({ message: body }), {
+    name: "RequestError",
+    code: "unknown-channel",
+    message:
+      "sign_gossip_message: channel_announcement 700000x1x0: the bitcoin key on our side is not " +
+      "our funding key of any channel with that peer",
+  });
+  strictEqual(JSON.stringify(await rig.store.list("")), JSON.stringify(before));
 });

@@ -25,6 +25,7 @@ import { p2wpkh, p2wsh } from "../../../core/bitcoin/script.ts";
 import { scriptToAddress } from "../../../core/bitcoin/address.ts";
 import { fundingScript } from "../../../core/bolt3/scripts.ts";
 import { assembleClosingTx } from "../../../core/channel/ops/close.ts";
+import type { CommitmentRequest } from "../../../core/channel/ops/commitment.ts";
 import { holderSecret } from "../../../core/channel/state.ts";
 import { NegativeApprover } from "../../../core/node/approvals.ts";
 import { updateAllowlist } from "../../../core/node/allowlist.ts";
@@ -38,7 +39,14 @@ import {
   walletScript,
 } from "./_rules_fixture.ts";
 import { buildPsbt, fundingTx, utxoOf, walletCoins, withdrawal } from "./_onchain_fixture.ts";
-import { Depths, forwardAcross, forwardOnOneChannel, hashFor } from "./_forwards.ts";
+import {
+  Depths,
+  forwardAcross,
+  forwardOnOneChannel,
+  hashFor,
+  preimageOf,
+  secondChannel,
+} from "./_forwards.ts";
 import { descriptionField, invoiceToPay, paymentHashField } from "./_node_requests.ts";
 
 const ATTACKER = p2wpkh(publicKey(new Uint8Array(32).fill(0x66)));
@@ -117,6 +125,100 @@ Deno.test("threat: the incoming HTLC removed before the outgoing one", async () 
   await expectRefusal(b, () => b.signer.validateHolderCommitment(b.id, request), [
     "policy-commitment-htlc-routing-balance",
   ]);
+});
+
+Deno.test("threat: forward against an incoming HTLC the peer can still take back", async () => {
+  const a = await Rig.create();
+  await a.open();
+  const b = await secondChannel(a);
+  await b.open();
+  // B: the peer offers 50k sat and signs our commitment 1; we sign its commitment 1. Nobody
+  // revoked: the peer may still broadcast its commitment 0, which lacks the HTLC.
+  b.htlcs.push({ fromOpener: false, amountMsat: 50_000_000n, hash: hashFor(1), cltv: 800_600 });
+  b.acceptorMsat -= 50_000_000n;
+  await b.commit("peer", 1);
+  await b.commit("us", 1);
+  const e = (await b.state()).enforcement;
+  deepStrictEqual(
+    [e.nextHolderCommitNum, e.pendingHolder?.info.number, e.nextCounterpartyCommitNum],
+    [1, 1, 2],
+  );
+  strictEqual(e.nextCounterpartyRevokeNum, 0);
+  // A: the node forwards 49k sat with the same hash.
+  await a.offer({ amountMsat: 49_000_000n, hash: hashFor(1), cltv: 800_500 }, { approve: false });
+  const forward = [
+    "policy-commitment-htlc-offered-hash-matches",
+    "policy-commitment-htlc-routing-balance",
+  ];
+  await expectRefusal(a, () => a.signPeerCommitment(1), forward);
+  // The peer revokes its commitment 0: our own commitment 0 (current until we revoke it) still
+  // lacks the HTLC.
+  await b.revoke("peer", 0);
+  await expectRefusal(a, () => a.signPeerCommitment(1), forward);
+  // Once we revoke ours, no commitment without the HTLC can be broadcast: the forward goes out.
+  await b.revoke("us", 0);
+  await a.signPeerCommitment(1);
+  strictEqual(a.audit[a.audit.length - 1].decision.violations.length, 0);
+});
+
+Deno.test("threat: the outgoing HTLC settled, then the incoming one failed back (no preimage)", async () => {
+  const { a, b } = await forwardAcross();
+  await a.update("us", 1); // the forward is out on A
+  // A's peer takes the 49k sat (the node says it fulfilled; no preimage reaches the signer).
+  a.htlcs = [];
+  a.acceptorMsat += 49_000_000n;
+  await a.update("peer", 2);
+  // B: the node fails the 50k-sat incoming HTLC back to B's peer instead of claiming it.
+  b.htlcs = [];
+  b.acceptorMsat += 50_000_000n;
+  await expectRefusal(b, () => b.signPeerCommitment(2), ["policy-commitment-htlc-routing-balance"]);
+  deepStrictEqual(
+    b.audit[b.audit.length - 1].decision.violations.map((v) => v.facts),
+    [{
+      "payments[0].outgoing_msat": "0",
+      "payments[0].incoming_msat": "0",
+      "payments[0].invoiced": false,
+      "payments[0].incoming_failed_after_outgoing_settled": true,
+    }],
+    "the balances, not a preimage, show the drain",
+  );
+  // Showing the preimage (as LDK would) does not make failing back right.
+  await expectRefusal(
+    b,
+    () => b.signPeerCommitment(2, (r) => ({ ...r, preimages: [preimageOf(1)] })),
+    ["policy-commitment-htlc-routing-balance"],
+  );
+  // Nor may our own commitment without it be validated.
+  const ours = await b.peerSignsOurs(2);
+  await expectRefusal(
+    b,
+    () => b.signer.validateHolderCommitment(b.id, ours),
+    ["policy-commitment-htlc-routing-balance"],
+  );
+});
+
+Deno.test("threat: a forward on one channel drained in one commitment", async () => {
+  const rig = await forwardOnOneChannel({});
+  await rig.update("us", 2); // the forward is out on the same channel
+  // One commitment: the outgoing 49k sat paid to the peer, the incoming 50k sat returned to it.
+  // The node shows the preimage (LDK does), so the outgoing value left over is no shortfall.
+  rig.htlcs = [];
+  rig.acceptorMsat += 99_000_000n;
+  const shown = (r: CommitmentRequest) => ({ ...r, preimages: [preimageOf(1)] });
+  await expectRefusal(rig, () => rig.signPeerCommitment(3, shown), [
+    "policy-commitment-htlc-routing-balance",
+  ]);
+  deepStrictEqual(
+    rig.audit[rig.audit.length - 1].decision.violations.map((v) =>
+      v.facts["payments[0].incoming_failed_after_outgoing_settled"]
+    ),
+    [true],
+  );
+  // Settling both (we keep the 1k-sat fee) goes through.
+  rig.acceptorMsat -= 50_000_000n;
+  rig.openerMsat += 50_000_000n;
+  await rig.signPeerCommitment(3, shown);
+  strictEqual(rig.audit[rig.audit.length - 1].decision.violations.length, 0);
 });
 
 Deno.test("threat: the incoming HTLC expires before the outgoing one", async () => {
