@@ -173,6 +173,14 @@ export const CommitmentFacts = z.object({
   holder_claim_after_sat: sat(),
   /** Rise of this side's fee, 0 when it fell. */
   fee_increase_sat: sat(),
+  /**
+   * Fee above the BOLT #3 fee at the request's feerate for the listed HTLCs: the value of trimmed
+   * HTLCs and trimmed main outputs, which no HTLC rule sees (or value a node moved out of our
+   * output without an HTLC).
+   */
+  fee_excess_sat: sat(),
+  /** Rise of {@link fee_excess_sat} over the previous commitment of this side (0 on a retry). */
+  fee_excess_increase_sat: sat(),
   /** Our outgoing HTLCs that were in the previous commitment and are gone from this one. */
   removed_outgoing_sat: sat(),
   /** Value that left our claim other than through fees: max(0, before - after - fee rise). */

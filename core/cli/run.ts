@@ -144,7 +144,7 @@ function auditTee(log: AuditLog, logger: Logger): { append(e: AuditEntry): Promi
         logger.log("warn", "decision.refused", {
           kind: entry.kind,
           channel: entry.channel ?? null,
-          rules: d.violations.map((v) => v.rule),
+          rules: [...new Set(d.violations.map((v) => v.rule))],
           temporary: d.temporary,
         });
       }
@@ -152,7 +152,7 @@ function auditTee(log: AuditLog, logger: Logger): { append(e: AuditEntry): Promi
         logger.log("warn", "decision.warning", {
           kind: entry.kind,
           channel: entry.channel ?? null,
-          rules: d.warnings.map((v) => v.rule),
+          rules: [...new Set(d.warnings.map((v) => v.rule))],
         });
       }
     },

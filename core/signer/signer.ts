@@ -374,7 +374,8 @@ export class Signer<D extends Verdict = Verdict> {
     }
     if (!decision.allowed) {
       throw new PolicyRefusal(kind, {
-        rules: decision.violations.map((v) => v.rule),
+        // One id per rule, however many of its clauses failed (the audit log has each clause).
+        rules: [...new Set(decision.violations.map((v) => v.rule))],
         temporary: decision.temporary,
       });
     }
@@ -429,7 +430,7 @@ export class Signer<D extends Verdict = Verdict> {
       }
       const decision = await this.#decide(outcome.kind, facts, hex);
       const next = decision.warnings.length > 0 && outcome.withWarnings
-        ? outcome.withWarnings(decision.warnings.map((w) => w.rule))
+        ? outcome.withWarnings([...new Set(decision.warnings.map((w) => w.rule))])
         : outcome.next;
       const writes: StoreWrite[] = next === loaded.state
         ? []

@@ -229,6 +229,8 @@ const PARAMS: Record<string, [unknown, unknown]> = {
   max_chain_lag: ["2", "2"],
   min_funding_depth: ["1", "1"],
   min_dust_limit_sat: ["330", "330"],
+  max_trimmed_value_sat: ["50000", "50000"],
+  max_trimmed_value_sat_per_day: ["100000", "100000"],
   min_chan_dust_limit_sat: ["354", "354"],
   anchor_value_sat: ["330", "330"],
   safe_commitment_types: [
@@ -276,7 +278,7 @@ Deno.test("default policy: every example passes, and every rule and clause has e
     ),
     [],
   );
-  strictEqual(results.length, 530);
+  strictEqual(results.length, 536);
   for (const rule of policy.rules) {
     const mine = results.filter((r) => r.rule === rule.id);
     strictEqual(rule.description.length > 20, true, `${rule.id} has a description`);

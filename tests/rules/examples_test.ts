@@ -80,7 +80,7 @@ for (const name of EXAMPLES) {
       const stdout = new TextDecoder().decode(out.stdout);
       strictEqual(out.code, 0, new TextDecoder().decode(out.stderr));
       if (command === "check") ok(stdout.startsWith(`policy "${name}" version 1: ok`), stdout);
-      else strictEqual(stdout, "PASS: 530/530\n");
+      else strictEqual(stdout, "PASS: 536/536\n");
     }
   });
 }

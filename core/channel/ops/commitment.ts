@@ -227,6 +227,16 @@ function commitmentKindFacts(f: FactInputs): CommitmentKindFactsT {
       ? setup.channelValueSat
       : infoOutputsSat(setup, previous));
   const feeIncrease = fee > previousFee ? fee - previousFee : 0n;
+  // BOLT #3's fee at the request's feerate; what the outputs leave beyond it is trimmed value.
+  const excessOf = (c: CommitmentInfo, paid: bigint) => {
+    const w = (anchors ? COMMITMENT_BASE_WEIGHT_ANCHORS : COMMITMENT_BASE_WEIGHT) +
+      HTLC_OUTPUT_WEIGHT * c.htlcs.length;
+    const expected = (BigInt(c.feeratePerKw) * BigInt(w)) / 1000n;
+    return paid > expected ? paid - expected : 0n;
+  };
+  const feeExcess = excessOf(info, fee);
+  const previousExcess = previous === null ? 0n : excessOf(previous, previousFee);
+  const excessIncrease = feeExcess > previousExcess ? feeExcess - previousExcess : 0n;
   const currentKeys = new Set(info.htlcs.map(htlcKey));
   const removedOutgoing = (previous?.htlcs ?? [])
     .filter((h) => h.offered === holderIsBroadcaster && !currentKeys.has(htlcKey(h)))
@@ -268,6 +278,8 @@ function commitmentKindFacts(f: FactInputs): CommitmentKindFactsT {
     holder_claim_before_sat: before,
     holder_claim_after_sat: after,
     fee_increase_sat: feeIncrease,
+    fee_excess_sat: feeExcess,
+    fee_excess_increase_sat: f.isRetry ? 0n : excessIncrease,
     removed_outgoing_sat: removedOutgoing,
     transferred_sat: f.isRetry ? 0n : transferred,
     tx: f.txFacts,

@@ -1019,7 +1019,12 @@ refusal("policy-revoke-new-commitment-valid", "a commitment accepted with a warn
   }));
   await rig.signer.validateHolderCommitment(rig.id, request);
   const last = rig.audit[rig.audit.length - 1].decision;
-  deepStrictEqual(last.warnings.map((w) => w.rule), ["policy-commitment-fee-range"]);
+  // The feerate, the trimmed value and its daily budget: three clauses of the one rule.
+  deepStrictEqual(last.warnings.map((w) => [w.rule, w.clause]), [
+    ["policy-commitment-fee-range", 0],
+    ["policy-commitment-fee-range", 1],
+    ["policy-commitment-fee-range", 2],
+  ]);
   deepStrictEqual((await rig.state()).enforcement.pendingHolder?.warnings, [
     "policy-commitment-fee-range",
   ]);

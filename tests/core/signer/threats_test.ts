@@ -533,3 +533,31 @@ Deno.test("threat: the peer does not revoke (we never sign two commitments ahead
     ["policy-commitment-previous-revoked"],
   );
 });
+
+Deno.test("threat: our balance moved to the peer through the fee, with no HTLC", async () => {
+  // Our output shrinks into the fee, then the fee shrinks into the peer's output: our claim
+  // never drops "through an HTLC", so only the bound on trimmed value (fee above BOLT #3's at the
+  // commitment's feerate) stops it.
+  const rig = await Rig.create();
+  await rig.open();
+  rig.openerMsat -= 200_000_000n;
+  const before = await rig.store.list("");
+  await expectRefusal(rig, () => rig.update("us", 1), ["policy-commitment-fee-range"]);
+  deepStrictEqual(await rig.store.list(""), before, "nothing changed");
+  const v = rig.audit[rig.audit.length - 1].decision.violations[0];
+  deepStrictEqual(v.facts["commitment.fee_excess_sat"], "200000");
+
+  // Small rounds stay under the per-commitment bound; the daily budget (each side's commitments
+  // counted) stops them: 3 rounds of 15k, the 4th refused.
+  const small = await Rig.create();
+  await small.open();
+  let n = 1;
+  for (let round = 0; round < 3; round++) {
+    small.openerMsat -= 15_000_000n;
+    await small.update("us", n++);
+    small.acceptorMsat += 15_000_000n;
+    await small.update("us", n++);
+  }
+  small.openerMsat -= 15_000_000n;
+  await expectRefusal(small, () => small.update("us", n), ["policy-commitment-fee-range"]);
+});

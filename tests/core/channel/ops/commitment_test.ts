@@ -344,6 +344,9 @@ Deno.test("signCounterpartyCommitment: the facts of Appendix C's seven-output co
     holder_claim_before_sat: 0n, // the state's initialHolderValueSat
     holder_claim_after_sat: 3_007_000n, // to_remote plus local's received HTLCs 0, 1 and 4
     fee_increase_sat: 1024n,
+    // Appendix C's fee is exactly BOLT #3's at 647 per-kw for its five HTLCs: no trimmed value.
+    fee_excess_sat: 0n,
+    fee_excess_increase_sat: 0n,
     removed_outgoing_sat: 0n,
     transferred_sat: 0n,
   });
