@@ -218,7 +218,10 @@ export const PaymentFacts = z.object({
   hash: bytes(),
   /** Value arriving with this hash, over all channels, committed on both sides. */
   incoming_msat: msat(),
-  /** Value leaving with this hash, over all channels. */
+  /**
+   * Value leaving with this hash, over all channels; for a hash we approved paying, with what
+   * already settled to the peer (an approval pays once; core/signer/payments.ts `node/paid`).
+   */
   outgoing_msat: msat(),
   /** {@link outgoing_msat} before this request. */
   previous_outgoing_msat: msat(),

@@ -223,6 +223,11 @@ export interface SettlementContext {
   isForward(hash: string): boolean;
   /** An outgoing HTLC with the hash already left a commitment as settled (the book's record). */
   outgoingSettled(hash: string): boolean;
+  /**
+   * We approved paying the hash (an invoice or keysend): how much of its outgoing value settled
+   * is reported in {@link Settlements.settledApprovedMsat}. Default: none is.
+   */
+  isApproved?(hash: string): boolean;
 }
 
 /** The result of {@link settlements}. */
@@ -234,6 +239,12 @@ export interface Settlements {
    * although an outgoing HTLC with the hash settled, before or in this transition.
    */
   failedAfterSettled: Set<string>;
+  /**
+   * Per approved hash ({@link SettlementContext.isApproved}), the value (msat) of its outgoing
+   * HTLCs this transition may have settled: the most over the fates that explain our output (all
+   * of them past {@link MAX_ENUMERATED}), so a payment is never counted as less than it may be.
+   */
+  settledApprovedMsat: Map<string, bigint>;
 }
 
 /** Up to this many HTLCs are enumerated exactly (2^n fates); beyond, the reading is conservative. */
@@ -312,10 +323,17 @@ function anyWithin(sums: bigint[], lo: bigint, hi: bigint): boolean {
  * outgoing HTLC counts as settled and every concerned incoming one as failed.
  */
 export function settlements(t: CommitmentTransition, ctx: SettlementContext): Settlements {
-  const out: Settlements = { settledOutgoing: new Set(), failedAfterSettled: new Set() };
+  const out: Settlements = {
+    settledOutgoing: new Set(),
+    failedAfterSettled: new Set(),
+    settledApprovedMsat: new Map(),
+  };
   const removed = minus(t.previous.htlcs, t.next.htlcs);
   const isOut = (h: HtlcInfo) => h.offered === t.ours;
-  const outgoing = removed.filter((h) => isOut(h) && ctx.isForward(h.paymentHash));
+  const approved = (hash: string) => ctx.isApproved?.(hash) ?? false;
+  const outgoing = removed.filter((h) =>
+    isOut(h) && (ctx.isForward(h.paymentHash) || approved(h.paymentHash))
+  );
   const outHashes = new Set(outgoing.map((h) => h.paymentHash));
   const incoming = removed.filter((h) =>
     !isOut(h) && (ctx.outgoingSettled(h.paymentHash) || outHashes.has(h.paymentHash))
@@ -323,9 +341,21 @@ export function settlements(t: CommitmentTransition, ctx: SettlementContext): Se
   if (outgoing.length === 0 && incoming.length === 0) return out;
   const concerned = [...outgoing, ...incoming];
   const others = removed.filter((h) => !concerned.includes(h)).map(sat);
+  const paid = (hs: HtlcInfo[]): Map<string, bigint> => {
+    const m = new Map<string, bigint>();
+    for (const h of hs) {
+      if (approved(h.paymentHash)) {
+        m.set(h.paymentHash, (m.get(h.paymentHash) ?? 0n) + h.amountMsat);
+      }
+    }
+    return m;
+  };
   const conservative = () => {
-    for (const h of outgoing) out.settledOutgoing.add(h.paymentHash);
+    for (const h of outgoing) {
+      if (ctx.isForward(h.paymentHash)) out.settledOutgoing.add(h.paymentHash);
+    }
     for (const h of incoming) out.failedAfterSettled.add(h.paymentHash);
+    out.settledApprovedMsat = paid(outgoing);
     return out;
   };
   if (concerned.length > MAX_ENUMERATED) return conservative();
@@ -354,10 +384,17 @@ export function settlements(t: CommitmentTransition, ctx: SettlementContext): Se
     if (!explained(toUs - came)) continue;
     consistent = true;
     const settled = new Set<string>();
+    const settledHtlcs: HtlcInfo[] = [];
     concerned.forEach((h, i) => {
-      if (isOut(h) && !(mask & (1 << i))) settled.add(h.paymentHash);
+      if (isOut(h) && !(mask & (1 << i))) {
+        settledHtlcs.push(h);
+        if (ctx.isForward(h.paymentHash)) settled.add(h.paymentHash);
+      }
     });
     for (const hash of settled) out.settledOutgoing.add(hash);
+    for (const [hash, msat] of paid(settledHtlcs)) {
+      if (msat > (out.settledApprovedMsat.get(hash) ?? 0n)) out.settledApprovedMsat.set(hash, msat);
+    }
     concerned.forEach((h, i) => {
       const failed = !isOut(h) && !(mask & (1 << i));
       if (failed && (ctx.outgoingSettled(h.paymentHash) || settled.has(h.paymentHash))) {

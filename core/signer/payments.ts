@@ -3,7 +3,9 @@
  * `node/payments/<channel>`), the payments we approved to send (`node/invoice/<hash>`), the
  * invoices we issued (`node/issued/<hash>`), the payment hashes whose preimage the node showed
  * us (`node/preimage/<hash>`, the hash only) and the forwarded hashes whose outgoing HTLC settled
- * while an incoming one is still on a channel (`node/settled`). From it the signer computes the
+ * while an incoming one is still on a channel (`node/settled`), and per approved hash the value of
+ * its outgoing HTLCs that left our commitments settled (`node/paid/<hash>`: paid, so an approval
+ * pays once). From it the signer computes the
  * `payments` facts of every commitment request: node-wide totals per hash with the request
  * applied, each channel read from the commitments it can still broadcast (core/node/payments.ts).
  *
@@ -37,6 +39,7 @@ export const PAYMENT_KEYS = {
   issued: "node/issued/",
   preimages: "node/preimage/",
   settled: "node/settled",
+  paid: "node/paid/",
 } as const;
 
 const ViewSchema = z.object({
@@ -48,6 +51,76 @@ const ViewSchema = z.object({
 const ViewsSchema = z.record(z.string(), ViewSchema);
 /** The `node/settled` record: hashes whose outgoing HTLC settled, their incoming side pending. */
 const SettledSchema = z.object({ hashes: z.array(z.string()) });
+/**
+ * The `node/paid/<hash>` record: per channel, the cumulative value (msat) of our outgoing HTLCs
+ * with the (approved) hash that left our latest holder commitments settled, and the peer's.
+ */
+const PaidSchema = z.record(
+  z.string(),
+  z.object({ holderMsat: z.bigint(), counterpartyMsat: z.bigint() }),
+);
+/** See {@link PaidSchema}. */
+type Paid = z.infer<typeof PaidSchema>;
+
+/** Our outgoing value per hash on a channel's latest commitment of each side. */
+function latestOutgoing(
+  state: ChannelState,
+): { holder: Map<string, bigint>; counterparty: Map<string, bigint> } {
+  const e = state.enforcement;
+  const sum = (
+    htlcs: readonly { offered: boolean; amountMsat: bigint; paymentHash: string }[],
+    offered: boolean,
+  ) => {
+    const m = new Map<string, bigint>();
+    for (const h of htlcs) {
+      if (h.offered === offered) m.set(h.paymentHash, (m.get(h.paymentHash) ?? 0n) + h.amountMsat);
+    }
+    return m;
+  };
+  return {
+    holder: sum((e.pendingHolder?.info ?? e.currentHolder?.info)?.htlcs ?? [], true),
+    counterparty: sum(e.currentCounterparty?.htlcs ?? [], false),
+  };
+}
+
+/**
+ * What a hash's settled payments add to its outgoing value on the channels of `paid`: each
+ * channel counts the most of its in-flight view, and, per side, its latest commitment's outgoing
+ * value plus what already left that side settled (an HTLC leaves each side once, so a side's sum
+ * is everything sent there; the view covers older commitments still broadcastable).
+ */
+function paidExtra(
+  hash: string,
+  paid: Paid,
+  ctx: { view(id: string): bigint; state(id: string): ChannelState | undefined },
+): bigint {
+  let extra = 0n;
+  for (const [id, p] of Object.entries(paid)) {
+    const view = ctx.view(id);
+    const s = ctx.state(id);
+    let side: bigint;
+    if (s === undefined) {
+      side = view + (p.holderMsat > p.counterpartyMsat ? p.holderMsat : p.counterpartyMsat);
+    } else {
+      const l = latestOutgoing(s);
+      const h = (l.holder.get(hash) ?? 0n) + p.holderMsat;
+      const c = (l.counterparty.get(hash) ?? 0n) + p.counterpartyMsat;
+      side = h > c ? h : c;
+    }
+    if (side > view) extra += side - view;
+  }
+  return extra;
+}
+
+function samePaid(a: Paid, b: Paid): boolean {
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  return ka.length === kb.length &&
+    ka.every((k, i) =>
+      k === kb[i] && a[k].holderMsat === b[k].holderMsat &&
+      a[k].counterpartyMsat === b[k].counterpartyMsat
+    );
+}
 
 /** A payment we approved to send: an invoice or a keysend (preapprove_invoice / _keysend). */
 export const ApprovedPaymentSchema = z.object({
@@ -99,8 +172,12 @@ export function channelViews(state: ChannelState): ChannelPayments {
 function requestSettlements(
   before: ChannelState,
   next: ChannelState,
-  ctx: { isForward(hash: string): boolean; outgoingSettled(hash: string): boolean },
-): Settlements | null {
+  ctx: {
+    isForward(hash: string): boolean;
+    outgoingSettled(hash: string): boolean;
+    isApproved(hash: string): boolean;
+  },
+): (Settlements & { ours: boolean }) | null {
   const setup = next.setup;
   if (setup === null) return null;
   const [a, b] = [before.enforcement, next.enforcement];
@@ -114,12 +191,13 @@ function requestSettlements(
     ? { previous: counterpartyBefore, next: counterpartyNext, ours: false }
     : null;
   if (transition === null) return null;
-  return settlements(transition, {
+  const read = settlements(transition, {
     channelValueSat: setup.channelValueSat,
     weOpened: setup.isOutbound,
     anchors: isAnchors(setup),
     ...ctx,
   });
+  return { ...read, ours: transition.ours };
 }
 
 /** The result of {@link PaymentBook.assess}. */
@@ -134,6 +212,8 @@ export interface PaymentAssessment {
   settled: Set<string>;
   /** Whether they differ from the stored ones. */
   settledChanged: boolean;
+  /** The `node/paid/<hash>` records this request changes, by hash. */
+  paid: Map<string, Paid>;
 }
 
 /** See the module documentation. */
@@ -146,6 +226,8 @@ export class PaymentBook {
   readonly #preimages = new Set<string>();
   /** Forwarded hashes whose outgoing HTLC settled (`node/settled`), with the record's version. */
   #settled: Versioned<Set<string>> | null = null;
+  /** Per approved hash, what settled to the peer (`node/paid/<hash>`), with the record's version. */
+  readonly #paid = new Map<string, Versioned<Paid>>();
 
   private constructor() {}
 
@@ -171,6 +253,10 @@ export class PaymentBook {
     }
     for (const e of await store.list(PAYMENT_KEYS.preimages)) {
       book.#preimages.add(e.key.slice(PAYMENT_KEYS.preimages.length));
+    }
+    for (const e of await store.list(PAYMENT_KEYS.paid)) {
+      const value = PaidSchema.parse(fromJson(e.value));
+      book.#paid.set(e.key.slice(PAYMENT_KEYS.paid.length), { value, version: e.version });
     }
     const settled = await store.get(PAYMENT_KEYS.settled);
     if (settled !== undefined) {
@@ -226,7 +312,21 @@ export class PaymentBook {
     const moved = current === undefined ? null : requestSettlements(current, next, {
       isForward: (hash) => incoming.has(hash),
       outgoingSettled: (hash) => settledBefore.has(hash),
+      isApproved: (hash) => this.#approved.has(hash),
     });
+    // What this request's transition settled of approved hashes, added to their records.
+    const paid = new Map<string, Paid>();
+    for (const [hash, msat] of moved?.settledApprovedMsat ?? []) {
+      if (msat === 0n || moved === null) continue;
+      const record: Paid = structuredClone(this.#paid.get(hash)?.value ?? {});
+      const entry = record[channel] ?? { holderMsat: 0n, counterpartyMsat: 0n };
+      record[channel] = moved.ours
+        ? { ...entry, holderMsat: entry.holderMsat + msat }
+        : { ...entry, counterpartyMsat: entry.counterpartyMsat + msat };
+      paid.set(hash, record);
+    }
+    const viewOf = (views: ChannelPayments | undefined, hash: string) =>
+      views?.[hash]?.outgoingMsat ?? 0n;
     // A settled hash is kept while an incoming HTLC with it is on any channel after the request.
     const incomingAfter = incomingHashes(broadcastable(next.enforcement));
     for (const id of Object.keys(others)) {
@@ -243,6 +343,19 @@ export class PaymentBook {
     for (const [hash, t] of [...after].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const prev = previous.get(hash);
       const approved = this.#approved.get(hash)?.value;
+      // Settled payments of an approved hash count as outgoing: the approval pays once.
+      const paidBefore = this.#paid.get(hash)?.value;
+      const paidAfter = paid.get(hash) ?? paidBefore;
+      const extraBefore = paidBefore === undefined ? 0n : paidExtra(hash, paidBefore, {
+        view: (id) => viewOf(id === channel ? before : others[id], hash),
+        state: (id) => ctx.channelState(id),
+      });
+      const extraAfter = paidAfter === undefined ? 0n : paidExtra(hash, paidAfter, {
+        view: (id) => viewOf(id === channel ? views : others[id], hash),
+        state: (id) => (id === channel ? next : ctx.channelState(id)),
+      });
+      const outgoing = t.outgoingMsat + extraAfter;
+      const previousOutgoing = (prev?.outgoingMsat ?? 0n) + extraBefore;
       let minDepth = Infinity;
       let anyClosed = false;
       for (const id of t.incomingChannels) {
@@ -254,9 +367,9 @@ export class PaymentBook {
       facts.push({
         hash,
         incoming_msat: t.incomingMsat,
-        outgoing_msat: t.outgoingMsat,
-        previous_outgoing_msat: prev?.outgoingMsat ?? 0n,
-        outgoing_increased: t.outgoingMsat > (prev?.outgoingMsat ?? 0n),
+        outgoing_msat: outgoing,
+        previous_outgoing_msat: previousOutgoing,
+        outgoing_increased: outgoing > previousOutgoing,
         invoiced: approved !== undefined,
         invoice_amount_msat: approved?.amountMsat ?? 0n,
         issued: this.#issued.has(hash),
@@ -277,6 +390,9 @@ export class PaymentBook {
       changed: !samePayments(stored, views),
       settled,
       settledChanged: !sameSet(settled, settledBefore),
+      paid: new Map(
+        [...paid].filter(([hash, p]) => !samePaid(p, this.#paid.get(hash)?.value ?? {})),
+      ),
     };
   }
 
@@ -311,6 +427,14 @@ export class PaymentBook {
         version: this.#settled === null ? 0 : this.#settled.version + 1,
       });
     }
+    for (const [hash, p] of assessment.paid) {
+      const stored = this.#paid.get(hash);
+      writes.push({
+        key: PAYMENT_KEYS.paid + hash,
+        value: toJson(p),
+        version: stored === undefined ? 0 : stored.version + 1,
+      });
+    }
     return writes;
   }
 
@@ -329,6 +453,15 @@ export class PaymentBook {
         version: this.#settled === null ? 0 : this.#settled.version + 1,
       };
     }
+    for (const [hash, p] of assessment.paid) {
+      const stored = this.#paid.get(hash);
+      this.#paid.set(hash, { value: p, version: stored === undefined ? 0 : stored.version + 1 });
+    }
+  }
+
+  /** What settled to the peer of an approved hash's outgoing HTLCs, per channel (msat). */
+  paid(hash: string): Readonly<Record<string, { holderMsat: bigint; counterpartyMsat: bigint }>> {
+    return this.#paid.get(hash)?.value ?? {};
   }
 
   /**

@@ -226,6 +226,33 @@ Deno.test("settlements: an outgoing forward that leaves paid to the peer counts 
   }
 });
 
+Deno.test("settlements: the settled value of an approved payment is reported", () => {
+  for (const ours of [true, false]) {
+    const us = 600_000_000n;
+    const peer = 400_000_000n - 7_000_000n;
+    const out = { out: true, msat: 49_000_000n, hash: H1 };
+    const other = { out: false, msat: 7_000_000n, hash: H2 };
+    const previous = commitment({ us: us - 49_000_000n, peer, htlcs: [out, other], ours });
+    const c = { ...ctx({}), isForward: () => false, isApproved: (h: string) => h === H1 };
+    const t = { previous, ours };
+    const failed = commitment({ us, peer, htlcs: [other], ours, number: 2 });
+    deepStrictEqual([...settlements({ ...t, next: failed }, c).settledApprovedMsat], []);
+    const paid = commitment({
+      us: us - 49_000_000n,
+      peer: peer + 49_000_000n,
+      htlcs: [other],
+      ours,
+      number: 2,
+    });
+    const read = settlements({ ...t, next: paid }, c);
+    deepStrictEqual([...read.settledApprovedMsat], [[H1, 49_000_000n]], `ours ${ours}`);
+    // A payment is not a forward: nothing for `node/settled`.
+    deepStrictEqual(names(read.settledOutgoing), []);
+    // Without isApproved (or not approved), nothing is reported.
+    deepStrictEqual([...settlements({ ...t, next: paid }, ctx({})).settledApprovedMsat], []);
+  }
+});
+
 Deno.test("settlements: an incoming HTLC failed back after its forward settled is reported", () => {
   for (const ours of [true, false]) {
     const us = 650_000_000n;

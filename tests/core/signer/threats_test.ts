@@ -561,3 +561,62 @@ Deno.test("threat: our balance moved to the peer through the fee, with no HTLC",
   small.openerMsat -= 15_000_000n;
   await expectRefusal(small, () => small.update("us", n), ["policy-commitment-fee-range"]);
 });
+
+Deno.test("threat: pay an approved hash again after it settled", async () => {
+  // One approval pays once: the value of the hash's outgoing HTLCs that settled to the peer is
+  // kept (`node/paid/<hash>`) and counted with what is in flight, so a second HTLC for the hash
+  // is refused once the first settled, also after a restart.
+  const rig = await Rig.create({ pushMsat: 0n });
+  await rig.open();
+  const hash = hashOf(9);
+  strictEqual(await rig.approve(hash, 100_000_000n), true);
+  await rig.offer({ amountMsat: 100_000_000n, hash, cltv: 500 }, { approve: false });
+  await rig.update("us", 1);
+  // The payee settles it: the HTLC leaves both sides' commitments, its value is the peer's.
+  rig.htlcs = [];
+  rig.acceptorMsat += 100_000_000n;
+  await rig.update("peer", 2);
+  const key = `node/paid/${toHex(hash)}`;
+  const record = await rig.store.get(key);
+  strictEqual(
+    record?.value,
+    JSON.stringify({
+      [rig.id.toHex()]: {
+        holderMsat: { $bigint: "100000000" },
+        counterpartyMsat: { $bigint: "100000000" },
+      },
+    }),
+  );
+  // Restart: the record is read back from the store.
+  await rig.reopen();
+  await rig.offer({ amountMsat: 100_000_000n, hash, cltv: 500 }, { approve: false });
+  await expectRefusal(rig, () => rig.update("us", 3), [
+    "policy-commitment-htlc-routing-balance",
+    "policy-commitment-payment-invoiced",
+  ]);
+  const v = rig.audit[rig.audit.length - 1].decision.violations[0];
+  deepStrictEqual(v.facts["payments[0].outgoing_msat"], "200000000");
+
+  // A payment that failed is not paid: the hash may be retried, and pays once.
+  const retry = await Rig.create({ pushMsat: 0n });
+  await retry.open();
+  strictEqual(await retry.approve(hash, 100_000_000n), true);
+  await retry.offer({ amountMsat: 100_000_000n, hash, cltv: 500 }, { approve: false });
+  await retry.update("us", 1);
+  retry.htlcs = [];
+  retry.openerMsat += 100_000_000n;
+  await retry.update("peer", 2);
+  strictEqual(await retry.store.get(key), undefined);
+  await retry.offer({ amountMsat: 100_000_000n, hash, cltv: 500 }, { approve: false });
+  await retry.update("us", 3);
+  retry.htlcs = [];
+  retry.acceptorMsat += 100_000_000n;
+  await retry.update("peer", 4);
+  // 10k sat more is past the routing fee allowance (222 sat on regtest), within the 10% fee.
+  await retry.offer({ amountMsat: 10_000_000n, hash, cltv: 500 }, { approve: false });
+  await expectRefusal(retry, () => retry.update("us", 5), [
+    "policy-commitment-htlc-routing-balance",
+  ]);
+  const w = retry.audit[retry.audit.length - 1].decision.violations[0];
+  deepStrictEqual(w.facts["payments[0].outgoing_msat"], "110000000");
+});
