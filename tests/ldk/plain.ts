@@ -19,6 +19,10 @@ import * as ldk from "lightningdevkit";
 import { CommonBase } from "lightningdevkit/structs/CommonBase.mjs";
 import { reverse, toHex } from "../../core/bytes.ts";
 import { publicKey, sha256 } from "../../core/crypto/mod.ts";
+import {
+  commitmentHtlcs as ldkCommitmentHtlcs,
+  innerOfHolder,
+} from "../../transports/ldk/ldk_data.ts";
 
 /** A JSON-friendly value (bigint is written as a decimal string in the traffic log). */
 export type Plain =
@@ -29,18 +33,6 @@ export type Plain =
   | null
   | Plain[]
   | { [key: string]: Plain };
-
-/** Malformed LDK serialisation met while converting to plain data. */
-export class PlainDecodeError extends Error {
-  /**
-   * Creates the error.
-   * @param message what was malformed
-   */
-  constructor(message: string) {
-    super(message);
-    this.name = "PlainDecodeError";
-  }
-}
 
 /** An HTLC output of a commitment transaction (BOLT #3), from the broadcaster's view. */
 export type PlainHtlc = {
@@ -142,99 +134,15 @@ export function hashOfPreimage(preimage: Uint8Array): string {
   return toHex(sha256(preimage));
 }
 
-class Reader {
-  #b: Uint8Array;
-  #o = 0;
-  constructor(b: Uint8Array) {
-    this.#b = b;
-  }
-  get remaining(): number {
-    return this.#b.length - this.#o;
-  }
-  bytes(n: number): Uint8Array {
-    if (n < 0 || this.#o + n > this.#b.length) throw new PlainDecodeError("truncated TLV data");
-    const out = this.#b.subarray(this.#o, this.#o + n);
-    this.#o += n;
-    return out;
-  }
-  bigSize(): number {
-    const first = this.bytes(1)[0];
-    const width = first < 0xfd ? 0 : first === 0xfd ? 2 : first === 0xfe ? 4 : 8;
-    if (width === 0) return first;
-    let v = 0n;
-    for (const x of this.bytes(width)) v = (v << 8n) | BigInt(x);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new PlainDecodeError("BigSize too large");
-    return Number(v);
-  }
-}
-
-function beUint(b: Uint8Array): bigint {
-  let v = 0n;
-  for (const x of b) v = (v << 8n) | BigInt(x);
-  return v;
-}
-
-/** Split a length-prefixed TLV stream into its records (type -> value). */
-export function tlvRecords(data: Uint8Array): Map<number, Uint8Array> {
-  const r = new Reader(data);
-  const len = r.bigSize();
-  const body = new Reader(r.bytes(len));
-  const out = new Map<number, Uint8Array>();
-  while (body.remaining > 0) {
-    const type = body.bigSize();
-    const l = body.bigSize();
-    out.set(type, body.bytes(l));
-  }
-  return out;
-}
-
-/** The raw bytes of each length-prefixed element written back to back (LDK `WithoutLength`). */
-function splitPrefixed(data: Uint8Array): Uint8Array[] {
-  const r = new Reader(data);
-  const out: Uint8Array[] = [];
-  while (r.remaining > 0) {
-    const start = data.length - r.remaining;
-    const len = r.bigSize();
-    r.bytes(len);
-    out.push(data.subarray(start, data.length - r.remaining));
-  }
-  return out;
-}
-
-function decodeHtlcTlv(elem: Uint8Array): PlainHtlc {
-  const f = tlvRecords(elem);
-  const offered = f.get(0);
-  const amount = f.get(2);
-  const cltv = f.get(4);
-  const hash = f.get(6);
-  const index = f.get(8);
-  if (!offered || !amount || !cltv || !hash || hash.length !== 32) {
-    throw new PlainDecodeError("HTLC record lacks a required field");
-  }
-  return {
-    offered: offered[0] !== 0,
-    amount_msat: beUint(amount),
-    cltv_expiry: Number(beUint(cltv)),
-    payment_hash: toHex(hash),
-    transaction_output_index: index ? Number(beUint(index)) : null,
-  };
-}
-
-/** The HTLCs of a CommitmentTransaction, from TLV 12 of its serialisation. */
+/** The HTLCs of a CommitmentTransaction (TLV 12 of its serialisation, decoded by the adapter). */
 export function commitmentHtlcs(ct: ldk.CommitmentTransaction): PlainHtlc[] {
-  const field = tlvRecords(ct.write()).get(12);
-  return field ? splitPrefixed(field).map(decodeHtlcTlv) : [];
-}
-
-/** The inner CommitmentTransaction of a HolderCommitmentTransaction (TLV 0 of its serialisation). */
-export function innerOfHolder(h: ldk.HolderCommitmentTransaction): ldk.CommitmentTransaction {
-  const field = tlvRecords(h.write()).get(0);
-  if (!field) throw new PlainDecodeError("HolderCommitmentTransaction without TLV 0");
-  const res = ldk.CommitmentTransaction.constructor_read(field);
-  if (!(res instanceof ldk.Result_CommitmentTransactionDecodeErrorZ_OK)) {
-    throw new PlainDecodeError("inner CommitmentTransaction does not decode");
-  }
-  return res.res;
+  return ldkCommitmentHtlcs(ct).map((h) => ({
+    offered: h.offered,
+    amount_msat: h.amountMsat,
+    cltv_expiry: h.cltvExpiry,
+    payment_hash: toHex(h.paymentHash),
+    transaction_output_index: h.outputIndex,
+  }));
 }
 
 // ---- objects ----------------------------------------------------------------------------------
