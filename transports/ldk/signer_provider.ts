@@ -630,6 +630,35 @@ export class WardenSignerProvider {
     const payouts = [this.#payout];
     const lookup = this.#lookup;
     const sigErr = () => ldk.Result_ECDSASignatureNoneZ.constructor_err();
+    // A revoked output of the peer's commitment: its to_local, or one of its HTLCs.
+    const justice = (
+      ldkMethod: string,
+      o: {
+        tx: Uint8Array;
+        input: number;
+        amount: bigint;
+        key: Uint8Array;
+        htlc?: ldk.HTLCOutputInCommitment;
+      },
+    ) =>
+      this.#sig(entry, ldkMethod, {
+        method: "signJusticeSweep",
+        scope: "onchain",
+        build: () => {
+          const request = {
+            spend: spendOf(o.tx, {
+              inputIndex: o.input,
+              amountSat: o.amount,
+              payouts,
+              lookup,
+            }),
+            inputIndex: o.input,
+            revocationSecret: o.key.slice(),
+            ...(o.htlc === undefined ? {} : { htlc: htlcRequestOf(o.htlc) }),
+          };
+          return { key: request, run: () => api.signJusticeSweep(id, request) };
+        },
+      });
     return {
       sign_counterparty_commitment: (tx, inbound, outbound) => {
         const err = () =>
@@ -668,32 +697,9 @@ export class WardenSignerProvider {
           },
         }),
       sign_justice_revoked_output: (tx, input, amount, key) =>
-        this.#sig(entry, "sign_justice_revoked_output", {
-          method: "signJusticeSweep",
-          scope: "onchain",
-          build: () => {
-            const request = {
-              spend: spendOf(tx, { inputIndex: input, amountSat: amount, payouts, lookup }),
-              inputIndex: input,
-              revocationSecret: key.slice(),
-            };
-            return { key: request, run: () => api.signJusticeSweep(id, request) };
-          },
-        }),
+        justice("sign_justice_revoked_output", { tx, input, amount, key }),
       sign_justice_revoked_htlc: (tx, input, amount, key, htlc) =>
-        this.#sig(entry, "sign_justice_revoked_htlc", {
-          method: "signJusticeSweep",
-          scope: "onchain",
-          build: () => {
-            const request = {
-              spend: spendOf(tx, { inputIndex: input, amountSat: amount, payouts, lookup }),
-              inputIndex: input,
-              revocationSecret: key.slice(),
-              htlc: htlcRequestOf(htlc),
-            };
-            return { key: request, run: () => api.signJusticeSweep(id, request) };
-          },
-        }),
+        justice("sign_justice_revoked_htlc", { tx, input, amount, key, htlc }),
       sign_holder_htlc_transaction: (tx, input, d) =>
         this.#sig(entry, "sign_holder_htlc_transaction", {
           method: "signHolderHtlcTx",
