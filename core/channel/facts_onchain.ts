@@ -150,7 +150,7 @@ export const SweepFacts = z.object({
   output_total_sat: sat(),
   /** The node gave the amount of every input, so the fee is known. */
   all_input_amounts_known: z.boolean(),
-  /** Fee over the estimated weight (§1.1); 0 unless every input amount is known. */
+  /** Fee over the estimated weight (§1.1): a lower bound when an input amount is missing. */
   feerate_per_kw: perKw(),
   /** Delayed sweeps: the CSV delay (our to_self_delay); 0 on the other kinds. */
   required_csv: int(),

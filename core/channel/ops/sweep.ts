@@ -313,17 +313,10 @@ export function checkPoint(point: Uint8Array, what: string): void {
 // ---------------------------------------------------------------------------------------------
 // Sweep facts
 
-/**
- * The relay floor of feerates (253 sat/kw, LDK `FEERATE_FLOOR_SATS_PER_KW`, the lowest
- * `min_feerate_per_kw` a policy sensibly sets): a sweep whose given amounts prove at least this
- * feerate has its fee judged even when some input amounts are missing (see {@link sweepFeeFacts}).
- */
-export const SWEEP_FEE_FLOOR_PER_KW = 253;
-
 /** The fee facts of a sweep (`sweep.all_input_amounts_known`, `sweep.feerate_per_kw`). */
 export interface SweepFee {
-  /** Whether the fee rule judges the feerate (see {@link sweepFeeFacts}). */
-  judged: boolean;
+  /** Every input's amount was given (the feerate is exact). */
+  allKnown: boolean;
   /** The feerate of the given amounts over the weight: the fee's lower bound when any is missing. */
   feeratePerKw: number;
 }
@@ -334,12 +327,8 @@ export interface SweepFee {
  * amount out (LDK signs one input at a time and aggregates claims, knowing only that input's
  * amount), the missing amounts can only add to the fee, so Σ given inputs − Σ outputs is a lower
  * bound of the fee that our signed input pays: a node hiding a burn of our output behind an input
- * of unknown amount proves that bound itself. The fee is then judged on that lower bound as soon
- * as it reaches the relay floor ({@link SWEEP_FEE_FLOOR_PER_KW}): above `max_feerate_per_kw` the
- * true feerate is too, and at or above the floor the default minimum cannot refuse an honest
- * sweep. Below the floor (including every sweep whose outputs are at least the given inputs) the
- * missing amounts could still make an honest fee, and at most floor × weight of ours can go to
- * fee unjudged; `all_input_amounts_known` is then false and the rule does not apply.
+ * of unknown amount proves that bound itself. Which bounds the policy judges (every exact fee, a
+ * lower bound from `min_feerate_per_kw` up) is the rule's decision, not this function's.
  */
 export function sweepFeeFacts(
   spend: Pick<SpendTx, "tx" | "spent">,
@@ -348,9 +337,7 @@ export function sweepFeeFacts(
   const outputTotal = spend.tx.outputs.reduce((t, o) => t + o.amount, 0n);
   const inputTotal = spend.spent.reduce((t, x) => t + (x?.amount ?? 0n), 0n);
   const fee = inputTotal > outputTotal ? inputTotal - outputTotal : 0n;
-  const feeratePerKw = feerateOf(fee, weight);
-  const allKnown = spend.spent.every((x) => x !== null);
-  return { judged: allKnown || feeratePerKw >= SWEEP_FEE_FLOOR_PER_KW, feeratePerKw };
+  return { allKnown: spend.spent.every((x) => x !== null), feeratePerKw: feerateOf(fee, weight) };
 }
 
 /** Sequences BOLT #3 allows on inputs without a relative timelock (VLS `NON_ANCHOR_SEQS`). */
@@ -399,9 +386,7 @@ function sweepKindFacts(s: SweepInputs): SweepKindFactsT {
     revocation_secret_known: s.secretKnown,
     input_amount_sat: spent[s.inputIndex]?.amount ?? 0n,
     output_total_sat: outputTotal,
-    // True also when the given amounts alone prove a fee at or above the relay floor: the
-    // missing ones can only raise it (sweepFeeFacts), so policy-sweep-fee-range judges the bound.
-    all_input_amounts_known: fee.judged,
+    all_input_amounts_known: fee.allKnown,
     feerate_per_kw: fee.feeratePerKw,
     required_csv: s.requiredCsv,
     sequence_ok: s.sequenceOk,

@@ -16,7 +16,6 @@ import {
   signJusticeSweep,
   spendTxFromPsbt,
   spendTxOf,
-  SWEEP_FEE_FLOOR_PER_KW,
   sweepFeeFacts,
 } from "../../../../core/channel/ops/sweep.ts";
 import { holderPoint, holderSecret } from "../../../../core/channel/state.ts";
@@ -163,7 +162,8 @@ Deno.test("delayed sweep: our to_local after the CSV delay, to our wallet", () =
     [false, true],
   );
   // Another input of unknown amount: our input alone proves a 500-sat fee at the two-input
-  // weight, 82 * 4 + 41 * 4 + 2 + 2 * 152 = 798 units (627 sat/kw, above the floor): judged.
+  // weight, 82 * 4 + 41 * 4 + 2 + 2 * 152 = 798 units (627 sat/kw, a lower bound the rule judges
+  // from min_feerate_per_kw up).
   const two = editTx(tx, (t) => t.inputs.push({ ...t.inputs[0], vout: 9 }));
   const partial = signDelayedSweep(ctxWith(ch.us), {
     ...request,
@@ -171,9 +171,9 @@ Deno.test("delayed sweep: our to_local after the CSV delay, to our wallet", () =
   });
   deepStrictEqual(
     [partial.facts.sweep.all_input_amounts_known, partial.facts.sweep.feerate_per_kw],
-    [true, 627],
+    [false, 627],
   );
-  // The unknown input pays the fee and more (outputs above our input): not judged.
+  // The unknown input pays the fee and more (outputs above our input): no fee proven.
   const funded = editTx(two, (t) => t.outputs[0].amount = value + 1_000n);
   const aggregated = signDelayedSweep(ctxWith(ch.us), {
     ...request,
@@ -189,7 +189,7 @@ Deno.test("delayed sweep: our to_local after the CSV delay, to our wallet", () =
   );
 });
 
-Deno.test("sweepFeeFacts: exact with every amount, a lower bound judged from the relay floor", () => {
+Deno.test("sweepFeeFacts: exact with every amount, a lower bound when one is missing", () => {
   const out = (amount: bigint) => ({ amount, script: walletScript(5) });
   const input = { txid: new Uint8Array(32), vout: 0, scriptSig: new Uint8Array(), sequence: 0 };
   const tx = (outputs: bigint[], inputs = 2): Tx => ({
@@ -198,27 +198,26 @@ Deno.test("sweepFeeFacts: exact with every amount, a lower bound judged from the
     inputs: Array.from({ length: inputs }, (_, vout) => ({ ...input, vout, witness: [] })),
     outputs: outputs.map(out),
   });
-  strictEqual(SWEEP_FEE_FLOOR_PER_KW, 253);
   // Every amount given: the exact fee, judged whatever its size (0 included).
   deepStrictEqual(
     sweepFeeFacts({ tx: tx([9_000n]), spent: [out(6_000n), out(4_000n)] }, 1000),
-    { judged: true, feeratePerKw: 1000 },
+    { allKnown: true, feeratePerKw: 1000 },
   );
   deepStrictEqual(
     sweepFeeFacts({ tx: tx([10_000n]), spent: [out(6_000n), out(4_000n)] }, 1000),
-    { judged: true, feeratePerKw: 0 },
+    { allKnown: true, feeratePerKw: 0 },
   );
   // Input 1 unknown: our 10,000 sat less the outputs is the least fee paid.
   const partial = (outputs: bigint) =>
     sweepFeeFacts({ tx: tx([outputs]), spent: [out(10_000n), null] }, 1000);
-  deepStrictEqual(partial(1_000n), { judged: true, feeratePerKw: 9_000 });
-  deepStrictEqual(partial(10_000n - 253n), { judged: true, feeratePerKw: 253 });
-  deepStrictEqual(partial(10_000n - 252n), { judged: false, feeratePerKw: 252 });
+  deepStrictEqual(partial(1_000n), { allKnown: false, feeratePerKw: 9_000 });
+  deepStrictEqual(partial(10_000n - 253n), { allKnown: false, feeratePerKw: 253 });
+  deepStrictEqual(partial(10_000n - 252n), { allKnown: false, feeratePerKw: 252 });
   // The unknown input pays the whole fee and more: nothing of ours is proven to be fee.
-  deepStrictEqual(partial(12_000n), { judged: false, feeratePerKw: 0 });
+  deepStrictEqual(partial(12_000n), { allKnown: false, feeratePerKw: 0 });
   deepStrictEqual(
     sweepFeeFacts({ tx: tx([1_000n], 1), spent: [null] }, 1000),
-    { judged: false, feeratePerKw: 0 },
+    { allKnown: false, feeratePerKw: 0 },
   );
 });
 
